@@ -1,0 +1,1 @@
+"""Shared plumbing: configuration, the SparkSession builder, lake paths, Delta I/O, logging."""

@@ -1,0 +1,55 @@
+"""What every job's command line shares: ``--conf``, ``--lake``, ``--log-level``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from pyspark.sql import SparkSession
+
+from common.config import DEFAULT_CONF, ConfigError, Settings, load_config
+from common.logs import setup_logging
+from common.spark import SetupError, get_spark
+
+log = logging.getLogger(__name__)
+
+
+def job_parser(job: str, description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=f"./spark-submit.sh jobs/{job}.py",
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--conf",
+        default=str(DEFAULT_CONF),
+        metavar="PATH",
+        help="configuration file (default: conf/local.yaml)",
+    )
+    parser.add_argument(
+        "--lake", metavar="PATH", help="lake root, overriding lake.root of the configuration"
+    )
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+    return parser
+
+
+def load_settings(args: argparse.Namespace) -> Settings:
+    """Configuration for a job; a bad file ends the job with the reason, not a traceback."""
+    setup_logging(args.log_level)
+    try:
+        return load_config(args.conf, lake=args.lake)
+    except ConfigError as exc:
+        sys.exit(f"error: {exc}")
+
+
+def start(args: argparse.Namespace, app_name: str) -> tuple[Settings, SparkSession]:
+    settings = load_settings(args)
+    try:
+        spark = get_spark(settings.spark, app_name)
+    except SetupError as exc:
+        sys.exit(f"error: {exc}")
+    log.info("configuration: %s; lake: %s", ", ".join(settings.sources), settings.lake.root)
+    return settings, spark

@@ -1,0 +1,177 @@
+"""Typed, layered configuration.
+
+A configuration file is YAML. It may start with ``extends: <file>`` (relative to
+its own folder): the parent is loaded first and this file's keys are merged over
+it, recursively. ``conf/local.yaml`` and ``conf/cluster.example.yaml`` both extend
+``conf/base.yaml``. The merged mapping is validated into the frozen models below:
+an unknown key or a value of the wrong type is an error naming the key and the
+files read. Relative local paths in a file are resolved against the project
+root, so a job gives the same answer whatever its working directory.
+
+Only one environment variable is honoured: ``MLFLOW_TRACKING_URI`` (MLflow's
+own), which overrides ``mlflow.tracking_uri``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+# spark-submit.sh exports EARLY_WARNING_HOME: under spark-submit this module may be
+# imported from the --py-files zip, which is not where conf/ and work/ live.
+PROJECT_ROOT = Path(os.environ.get("EARLY_WARNING_HOME") or Path(__file__).resolve().parents[1])
+DEFAULT_CONF = PROJECT_ROOT / "conf" / "local.yaml"
+
+
+class ConfigError(ValueError):
+    """A configuration file is missing, malformed, or does not fit the schema."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class LakeSettings(_Section):
+    root: str = Field(description="Root of the lake: a local path or a URI (hdfs://, s3a://...)")
+
+
+class TableSettings(_Section):
+    """Names of the tables inside their layer folder of the lake."""
+
+    panel: str = "panel"
+    scores: str = "scores"
+    quarantine: str = "quarantine"
+    ingest_runs: str = "ingest_runs"
+    dq_results: str = "dq_results"
+    doctor: str = "doctor"
+
+
+class SparkSettings(_Section):
+    master: str = "local[*]"
+    app_name: str = "early-warning"
+    driver_memory: str = "4g"
+    executor_memory: str | None = None
+    executor_cores: int | None = None
+    executor_instances: int | None = None
+    shuffle_partitions: int = 8
+    ui_enabled: bool = True
+    console_progress: bool = True
+    log_level: str = "WARN"
+    conf: dict[str, str] = Field(default_factory=dict, description="extra spark.* settings")
+
+
+class MlflowSettings(_Section):
+    tracking_uri: str
+    artifact_root: str
+    experiment: str = "early-warning"
+    registered_model: str = "early-warning-xgb"
+
+
+class Settings(_Section):
+    lake: LakeSettings
+    tables: TableSettings = TableSettings()
+    spark: SparkSettings = SparkSettings()
+    mlflow: MlflowSettings
+    sources: tuple[str, ...] = Field(default=(), description="files this config was read from")
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_layers(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any], list[Path]]:
+    path = path.resolve()
+    if path in seen:
+        raise ConfigError(f"{path}: 'extends' loops back to a file already read")
+    if not path.is_file():
+        raise ConfigError(f"configuration file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data, [path]
+    if not isinstance(parent, str):
+        raise ConfigError(f"{path}: 'extends' must be a file name")
+    base, files = _read_layers(path.parent / parent, (*seen, path))
+    return _deep_merge(base, data), [*files, path]
+
+
+def resolve_path(value: str, base: Path = PROJECT_ROOT) -> str:
+    """Absolute form of a local path; URIs (``scheme://``) are returned unchanged."""
+    if "://" in value or value.startswith("file:"):
+        return value
+    return str((base / Path(value).expanduser()).resolve())
+
+
+def _resolve_sqlite(uri: str) -> str:
+    # sqlite:///relative/path.db is relative to the project root, like every other path.
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and not uri.startswith(prefix + "/"):
+        return prefix + resolve_path(uri[len(prefix) :])
+    return uri
+
+
+def _format_errors(exc: ValidationError, files: list[Path]) -> str:
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"  {where}: unknown key")
+        else:
+            lines.append(f"  {where}: {err['msg']} (got {err.get('input')!r})")
+    read = ", ".join(str(f) for f in files)
+    return f"invalid configuration (read from {read}):\n" + "\n".join(lines)
+
+
+def load_config(path: str | Path | None = None, *, lake: str | None = None) -> Settings:
+    """Load, merge and validate a configuration file.
+
+    ``lake`` (the jobs' ``--lake``) overrides ``lake.root``; a relative value is
+    taken relative to the current directory, as a person typing it expects.
+    """
+    data, files = _read_layers(Path(path) if path else DEFAULT_CONF)
+    try:
+        settings = Settings.model_validate({**data, "sources": tuple(str(f) for f in files)})
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, files)) from None
+    tracking_uri = os.environ.get("MLFLOW_TRACKING_URI") or settings.mlflow.tracking_uri
+    root = resolve_path(lake, Path.cwd()) if lake else resolve_path(settings.lake.root)
+    return settings.model_copy(
+        update={
+            "lake": LakeSettings(root=root),
+            "mlflow": settings.mlflow.model_copy(
+                update={
+                    "tracking_uri": _resolve_sqlite(tracking_uri),
+                    "artifact_root": resolve_path(settings.mlflow.artifact_root),
+                }
+            ),
+        }
+    )
+
+
+def flatten(settings: BaseModel, prefix: str = "") -> dict[str, str]:
+    """Every effective setting as ``section.key -> str`` (for logs and MLflow params)."""
+    flat: dict[str, str] = {}
+    for name, value in settings:
+        key = f"{prefix}{name}"
+        if isinstance(value, BaseModel):
+            flat.update(flatten(value, f"{key}."))
+        elif isinstance(value, dict):
+            flat.update({f"{key}.{k}": str(v) for k, v in sorted(value.items())})
+        elif name != "sources":
+            flat[key] = str(value)
+    return flat

@@ -1,0 +1,1 @@
+"""The monthly panel: silver tables, variable builders and the variable catalog."""

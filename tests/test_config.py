@@ -1,0 +1,70 @@
+from pathlib import Path
+
+import pytest
+
+from common.config import PROJECT_ROOT, ConfigError, flatten, load_config
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_local_config_layers_over_base() -> None:
+    settings = load_config(PROJECT_ROOT / "conf" / "local.yaml")
+    assert settings.spark.driver_memory == "6g"  # local.yaml
+    assert settings.spark.app_name == "early-warning"  # base.yaml
+    assert settings.lake.root == str(PROJECT_ROOT / "work" / "lake")
+    assert settings.mlflow.tracking_uri == f"sqlite:///{PROJECT_ROOT}/work/mlflow/mlflow.db"
+    assert [Path(s).name for s in settings.sources] == ["base.yaml", "local.yaml"]
+
+
+def test_cluster_example_is_valid_and_keeps_uris() -> None:
+    settings = load_config(PROJECT_ROOT / "conf" / "cluster.example.yaml")
+    assert settings.lake.root == "hdfs:///data/early-warning/lake"
+    assert settings.spark.executor_instances == 10
+    assert settings.mlflow.artifact_root == "hdfs:///data/early-warning/mlflow-artifacts"
+
+
+def test_unknown_key_is_an_error_naming_the_key(tmp_path: Path) -> None:
+    conf = write(
+        tmp_path / "bad.yaml", f"extends: {PROJECT_ROOT}/conf/base.yaml\nspark:\n  mastr: x\n"
+    )
+    with pytest.raises(ConfigError, match=r"spark\.mastr: unknown key"):
+        load_config(conf)
+
+
+def test_wrong_type_is_an_error_naming_the_key(tmp_path: Path) -> None:
+    conf = write(
+        tmp_path / "bad.yaml",
+        f"extends: {PROJECT_ROOT}/conf/base.yaml\nspark:\n  shuffle_partitions: many\n",
+    )
+    with pytest.raises(ConfigError, match=r"spark\.shuffle_partitions: Input should be a valid"):
+        load_config(conf)
+
+
+def test_missing_file_and_extends_loop(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="configuration file not found"):
+        load_config(tmp_path / "nope.yaml")
+    write(tmp_path / "a.yaml", "extends: b.yaml\n")
+    write(tmp_path / "b.yaml", "extends: a.yaml\n")
+    with pytest.raises(ConfigError, match="loops back"):
+        load_config(tmp_path / "a.yaml")
+
+
+def test_lake_option_and_mlflow_environment_override(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5999")
+    settings = load_config(PROJECT_ROOT / "conf" / "local.yaml", lake="lk")
+    assert settings.lake.root == str(tmp_path / "lk")
+    assert settings.mlflow.tracking_uri == "http://127.0.0.1:5999"
+
+
+def test_flatten_lists_every_effective_value() -> None:
+    flat = flatten(load_config(PROJECT_ROOT / "conf" / "test.yaml"))
+    assert flat["spark.master"] == "local[2]"
+    assert flat["spark.conf.spark.databricks.delta.snapshotPartitions"] == "2"
+    assert flat["tables.panel"] == "panel"
+    assert "sources" not in flat

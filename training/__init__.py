@@ -1,0 +1,1 @@
+"""Model training: splits, XGBoost and the reference baseline, evaluation, MLflow logging."""
