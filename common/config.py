@@ -71,11 +71,21 @@ class MlflowSettings(_Section):
     registered_model: str = "early-warning-xgb"
 
 
+class GeneratorSettings(_Section):
+    """Defaults of jobs/generate.py (its options override them)."""
+
+    start: str = "2016-01"
+    months: int = 72
+    yearly_failure_rate: float = 0.012
+    bad_line_rate: float = 0.0
+
+
 class Settings(_Section):
     lake: LakeSettings
     tables: TableSettings = TableSettings()
     spark: SparkSettings = SparkSettings()
     mlflow: MlflowSettings
+    generator: GeneratorSettings = GeneratorSettings()
     sources: tuple[str, ...] = Field(default=(), description="files this config was read from")
 
 
