@@ -80,12 +80,32 @@ class GeneratorSettings(_Section):
     bad_line_rate: float = 0.0
 
 
+class IngestSettings(_Section):
+    runs_dir: str = Field(description="per-run outputs: reports and great-expectations Data Docs")
+    expectations_dir: str = Field(description="data-quality suites, one YAML file per source")
+
+
+class PanelConfig(_Section):
+    """The monthly panel (jobs/panel.py)."""
+
+    start: str = "2016-01"
+    horizon_months: int = 18
+    filing_lag_months: int = 6
+    min_employees: int = 10
+    lookback_months: int = 12
+    excluded_naf_sections: list[str] = Field(default_factory=lambda: ["O", "P"])
+    public_legal_prefixes: list[str] = Field(default_factory=lambda: ["4", "7"])
+    partitions: int = 8
+
+
 class Settings(_Section):
     lake: LakeSettings
     tables: TableSettings = TableSettings()
     spark: SparkSettings = SparkSettings()
     mlflow: MlflowSettings
     generator: GeneratorSettings = GeneratorSettings()
+    ingest: IngestSettings
+    panel: PanelConfig = PanelConfig()
     sources: tuple[str, ...] = Field(default=(), description="files this config was read from")
 
 
@@ -163,6 +183,10 @@ def load_config(path: str | Path | None = None, *, lake: str | None = None) -> S
     return settings.model_copy(
         update={
             "lake": LakeSettings(root=root),
+            "ingest": IngestSettings(
+                runs_dir=resolve_path(settings.ingest.runs_dir),
+                expectations_dir=resolve_path(settings.ingest.expectations_dir),
+            ),
             "mlflow": settings.mlflow.model_copy(
                 update={
                     "tracking_uri": _resolve_sqlite(tracking_uri),

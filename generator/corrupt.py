@@ -1,7 +1,7 @@
 """Bad lines, as real deliveries have them (sources.md, "Bad input").
 
 Each corruption makes a line that a strict reader of its format must reject:
-a truncated line, a stray double quote, a wrong number of fields, a non-numeric
+a truncated line, a stray (never closed) double quote, a wrong number of fields, a non-numeric
 value in a numeric column, an impossible date in a date column.
 """
 
@@ -57,10 +57,9 @@ def corrupt(
         if kind == "truncated":
             cut = line.rfind(fmt.separator)
             lines[i] = line[: int(rng.integers(max(cut // 2, 1), cut))]
-        elif kind == "stray_quote":
+        elif kind == "stray_quote":  # an opening quote never closed
             j = int(rng.integers(len(fields)))
-            pos = int(rng.integers(0, len(fields[j]) + 1))
-            fields[j] = fields[j][:pos] + '"' + fields[j][pos:]
+            fields[j] = '"' + fields[j]
             lines[i] = fmt.separator.join(fields)
         elif kind == "field_count":
             lines[i] = line + fmt.separator + "X"

@@ -196,7 +196,7 @@ def _sizes(rank: np.ndarray, counts_of_company: np.ndarray, rng) -> np.ndarray:
     """Heavy-tailed headcounts: lognormal around 25, a Pareto tail for a few giants."""
     size = np.exp(np.log(25) + 0.95 * rng.standard_normal(rank.size))
     giants = rng.uniform(size=rank.size) < 0.02
-    size[giants] = 100 * (1 - rng.uniform(size=giants.sum())) ** (-1 / 1.2)
+    size[giants] = np.minimum(100 * (1 - rng.uniform(size=giants.sum())) ** (-1 / 1.2), 15_000)
     size[(rank == 0) & (counts_of_company >= 4)] *= 3.0  # head offices of groups
     return np.maximum(np.round(size), 1).astype(int)
 

@@ -1,0 +1,348 @@
+"""Silver tables: current bronze records turned into series at a monthly grain.
+
+Every value for a month uses only records dated at or before that month:
+- a debt state counts from its processing month (the next one after the 20th)
+  until the next state of the same gap takes over;
+- a contribution for a quarter or a year spreads evenly over its months;
+- a partial-activity request counts from the later of its first month and its
+  decision month (a retroactive authorisation is not known before it is decided);
+- a payment-delay agreement is in force from its creation month to its due month;
+- a CCSF decision holds until the next one for the account (24 months at most);
+- a fiscal year's figures are known ``filing_lag_months`` after its end.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from common.geo import DEPARTEMENTS
+from common.naf import SECTION_OF_DIVISION
+from features.builders import MONTH_INDEX
+from parsers.formats import AF_FIGURES, DIRCO_FIGURES, INDMAP_FIGURES
+
+CCSF_HOLDS_MONTHS = 24
+
+# DGFiP columns -> figure names of the catalog
+FIGURE_COLUMNS = {
+    "mnt_af_ca": "ca",
+    "mnt_af_sig_ebe_ret": "ebe",
+    "mnt_af_sig_va_ret": "va",
+    "mnt_af_endettement_net": "endettement_net",
+    "mnt_af_bfonc_bfr": "bfr",
+    "mnt_af_bfonc_tresorerie": "tresorerie",
+    "mnt_af_bfonc_actif_circ_expl": "actif_circulant",
+    "mnt_af_bfonc_passif_circ_expl": "passif_circulant",
+    "mnt_af_bfonc_actif_circ_h_expl": "actif_circulant_hors_expl",
+    "mnt_af_bfonc_passif_circ_h_expl": "passif_circulant_hors_expl",
+    "nbr_af_jours_creance_cli": "jours_clients",
+    "nbr_af_jours_reglt_fourn": "jours_fournisseurs",
+    "rto_af_endettement_a_terme": "endettement_terme",
+    "rto_af_rent_eco": "rentabilite_economique",
+    "d_cr_250_expl_salaire": "salaires",
+    "d_cr_252_expl_ch_soc": "charges_sociales",
+    "d_cr_260_expl_dt_syndic": "dotations",
+    "d_actf_stk_march_net": "stocks_marchandises",
+    "d_actf_stk_mat1e_net": "stocks_matieres",
+    "d_dvs_376_nbr_pers": "nb_personnes",
+    "d_passf_120_k": "capital",
+    "d_passf_142_k_propres": "capitaux_propres",
+    "rto_invest_ca": "taux_investissement",
+    "rto_af_solidite_financiere": "solidite_financiere",
+    "rto_6": "caf",
+    "rto_56": "liquidite",
+}
+SECTIONS = "ABCDEFGHIJKLMNOPQRSTU"
+
+
+def month_index(date: Column) -> Column:
+    """Months since January 2000 of a date's month."""
+    return (F.year(date) - 2000) * 12 + F.month(date) - 1
+
+
+def month_of(index: Column) -> Column:
+    return F.add_months(F.lit("2000-01-01").cast("date"), index)
+
+
+def _months_between(first: Column, last: Column) -> Column:
+    """Array of month indexes from first to last included (empty when last < first)."""
+    return F.when(last >= first, F.sequence(first, last)).otherwise(F.array().cast("array<int>"))
+
+
+def debt(debit: DataFrame, last_month: int) -> DataFrame:
+    """Debt in force per account and month, from the first state to ``last_month``."""
+    gap = ("numero_compte", "siret", "periode_debut", "periode_fin", "numero_ecart_negatif")
+    start = month_index(F.col("periode_prise_en_compte"))
+    states = debit.select(
+        *gap,
+        "numero_historique",
+        start.alias("start"),
+        F.coalesce("part_ouvriere", F.lit(0.0)).alias("po"),
+        F.coalesce("part_patronale", F.lit(0.0)).alias("pp"),
+    )
+    following = F.lead("start").over(Window.partitionBy(*gap).orderBy("numero_historique"))
+    states = states.withColumn("end", F.greatest(following, F.col("start")))
+    opened = ((F.col("po") + F.col("pp")) > 0).cast("int")
+    changes = states.select(
+        "numero_compte",
+        "siret",
+        F.explode(
+            F.array(
+                F.struct(F.col("start").alias("m"), F.col("po"), F.col("pp"), opened.alias("n")),
+                F.struct(
+                    F.col("end").alias("m"),
+                    (-F.col("po")).alias("po"),
+                    (-F.col("pp")).alias("pp"),
+                    (-opened).alias("n"),
+                ),
+            )
+        ).alias("c"),
+    ).where(F.col("c.m").isNotNull() & (F.col("c.m") <= last_month))
+    by_month = changes.groupBy("numero_compte", "siret", F.col("c.m").alias(MONTH_INDEX)).agg(
+        F.sum("c.po").alias("dpo"), F.sum("c.pp").alias("dpp"), F.sum("c.n").alias("dn")
+    )
+    firsts = by_month.groupBy("numero_compte", "siret").agg(F.min(MONTH_INDEX).alias("first"))
+    months = firsts.select(
+        "numero_compte",
+        "siret",
+        F.explode(_months_between(F.col("first"), F.lit(last_month))).alias(MONTH_INDEX),
+    )
+    running = (
+        Window.partitionBy("numero_compte", "siret")
+        .orderBy(MONTH_INDEX)
+        .rowsBetween(Window.unboundedPreceding, 0)
+    )
+    dense = months.join(by_month, ["numero_compte", "siret", MONTH_INDEX], "left")
+    return dense.select(
+        "numero_compte",
+        "siret",
+        MONTH_INDEX,
+        F.round(F.sum(F.coalesce("dpo", F.lit(0.0))).over(running), 2).alias("dette_part_ouvriere"),
+        F.round(F.sum(F.coalesce("dpp", F.lit(0.0))).over(running), 2).alias(
+            "dette_part_patronale"
+        ),
+        F.sum(F.coalesce("dn", F.lit(0))).over(running).cast("int").alias("nb_ecarts_ouverts"),
+    )
+
+
+def contributions(cotisation: DataFrame) -> DataFrame:
+    """Contributions due and paid per account and month (periods spread evenly)."""
+    spread = cotisation.where(
+        F.col("periode_debut").isNotNull() & F.col("nb_mois").isNotNull()
+    ).select(
+        "numero_compte",
+        "siret",
+        "du",
+        "encaisse",
+        "nb_mois",
+        F.explode(F.sequence(F.lit(0), F.col("nb_mois") - 1)).alias("k"),
+        month_index(F.col("periode_debut")).alias("first"),
+    )
+    return spread.groupBy(
+        "numero_compte", "siret", (F.col("first") + F.col("k")).alias(MONTH_INDEX)
+    ).agg(
+        F.sum(F.col("du") / F.col("nb_mois")).alias("cotisation_due"),
+        F.sum(F.col("encaisse") / F.col("nb_mois")).alias("cotisation_payee"),
+    )
+
+
+def headcount(effectif: DataFrame) -> DataFrame:
+    return effectif.select("siret", month_index(F.col("periode")).alias(MONTH_INDEX), "effectif")
+
+
+def company_headcount(effectif_ent: DataFrame) -> DataFrame:
+    return effectif_ent.select(
+        "siren",
+        month_index(F.col("periode")).alias(MONTH_INDEX),
+        F.col("effectif").alias("effectif_entreprise"),
+    )
+
+
+def partial_activity(apdemande: DataFrame, apconso: DataFrame) -> DataFrame:
+    """Hours authorised in force and consumed, per establishment and month."""
+    first = month_index(F.col("periode_debut"))
+    last = month_index(F.col("periode_fin"))
+    known = F.greatest(first, month_index(F.col("date_statut")))
+    length = last - first + 1
+    requests = apdemande.where(
+        F.col("periode_debut").isNotNull() & F.col("periode_fin").isNotNull()
+    ).select(
+        "siret",
+        F.explode(_months_between(known, last)).alias(MONTH_INDEX),
+        (F.col("hta") / length).alias("ap_heures_autorisees"),
+        F.col("effectif_autorise").alias("ap_effectif_autorise"),
+        F.lit(1).alias("ap_demandes_en_cours"),
+    )
+    consumed = apconso.select(
+        "siret",
+        month_index(F.col("periode")).alias(MONTH_INDEX),
+        F.col("heures_consommees").alias("ap_heures_consommees"),
+        F.col("montant").alias("ap_montant_consomme"),
+        F.col("effectif").alias("ap_effectif_consomme"),
+    )
+    return (
+        requests.unionByName(consumed, allowMissingColumns=True)
+        .groupBy("siret", MONTH_INDEX)
+        .agg(
+            *[
+                F.sum(c).alias(c)
+                for c in (
+                    "ap_heures_autorisees",
+                    "ap_effectif_autorise",
+                    "ap_demandes_en_cours",
+                    "ap_heures_consommees",
+                    "ap_montant_consomme",
+                    "ap_effectif_consomme",
+                )
+            ]
+        )
+    )
+
+
+def payment_delays(delai: DataFrame, ccsf: DataFrame) -> DataFrame:
+    """Payment-delay agreements and CCSF plans in force, per establishment and month."""
+    agreements = delai.where(
+        F.col("date_creation").isNotNull() & F.col("siret").isNotNull()
+    ).select(
+        "siret",
+        F.explode(
+            _months_between(
+                month_index(F.col("date_creation")),
+                month_index(F.coalesce("date_echeance", "date_creation")),
+            )
+        ).alias(MONTH_INDEX),
+        F.lit(1.0).alias("delai_en_cours"),
+        F.col("montant_echeancier").alias("delai_montant"),
+        F.col("duree_delai").cast("double").alias("delai_duree_jours"),
+    )
+    decided = month_index(F.col("date_traitement"))
+    following = F.lead(decided).over(
+        Window.partitionBy("numero_compte").orderBy("date_traitement", "stade")
+    )
+    until = F.least(
+        F.coalesce(following - 1, decided + CCSF_HOLDS_MONTHS - 1), decided + CCSF_HOLDS_MONTHS - 1
+    )
+    plans = ccsf.where(F.col("date_traitement").isNotNull() & F.col("siret").isNotNull()).select(
+        "siret",
+        F.explode(_months_between(decided, until)).alias(MONTH_INDEX),
+        F.col("stade").isin("DEBUT", "APPROB").cast("double").alias("ccsf_en_cours"),
+        (F.col("stade") == "REFUS").cast("double").alias("ccsf_refus"),
+    )
+    return (
+        agreements.unionByName(plans, allowMissingColumns=True)
+        .groupBy("siret", MONTH_INDEX)
+        .agg(
+            F.max("delai_en_cours").alias("delai_en_cours"),
+            F.sum("delai_montant").alias("delai_montant"),
+            F.max("delai_duree_jours").alias("delai_duree_jours"),
+            F.max("ccsf_en_cours").alias("ccsf_en_cours"),
+            F.max("ccsf_refus").alias("ccsf_refus"),
+        )
+    )
+
+
+def judgments(procol: DataFrame, judgments: DataFrame) -> DataFrame:
+    """Per company, the date of its first opening judgment (either source)."""
+    urssaf = procol.where(F.col("stade_procol") == "ouverture").select(
+        "siren", F.col("date_effet").alias("d")
+    )
+    dgfip = judgments.where(F.col("ouverture")).select("siren", F.col("date_jugement").alias("d"))
+    return (
+        urssaf.unionByName(dgfip)
+        .where(F.col("d").isNotNull())
+        .groupBy("siren")
+        .agg(F.min("d").alias("date_premiere_ouverture"))
+    )
+
+
+def _most_complete(frame: DataFrame, figures: tuple[str, ...]) -> DataFrame:
+    """One filing per (siren, fiscal year end): the most complete, then the latest batch."""
+    filled = sum((F.col(c).isNotNull().cast("int") for c in figures), F.lit(0))
+    order = [filled.desc(), F.col("batch_id").desc(), F.col("line_number").desc()]
+    if "no_ocfi" in frame.columns:
+        order.insert(2, F.col("no_ocfi").desc_nulls_last())
+    best = Window.partitionBy("siren", "date_fin_exercice").orderBy(*order)
+    return (
+        frame.where(F.col("date_fin_exercice").isNotNull())
+        .withColumn("_rank", F.row_number().over(best))
+        .where("_rank = 1")
+        .select("siren", "date_fin_exercice", *[F.col(c).alias(FIGURE_COLUMNS[c]) for c in figures])
+    )
+
+
+def financials(
+    af: DataFrame, indmap: DataFrame, dirco: DataFrame, filing_lag_months: int
+) -> DataFrame:
+    """One row per company and fiscal year, with the two previous years and the month
+    from which the year is known (``disponible``) until the next year is (``jusqua``)."""
+    years = (
+        _most_complete(af, AF_FIGURES)
+        .join(_most_complete(indmap, INDMAP_FIGURES), ["siren", "date_fin_exercice"], "full")
+        .join(_most_complete(dirco, DIRCO_FIGURES), ["siren", "date_fin_exercice"], "full")
+    )
+    figures = list(FIGURE_COLUMNS.values())
+    ordered = Window.partitionBy("siren").orderBy("date_fin_exercice")
+    available = month_index(F.add_months(F.col("date_fin_exercice"), filing_lag_months))
+    return years.select(
+        "siren",
+        "date_fin_exercice",
+        available.alias("disponible"),
+        (F.lead(available).over(ordered) - 1).alias("jusqua"),
+        *[F.col(f) for f in figures],
+        *[F.lag(f, 1).over(ordered).alias(f"{f}_n1") for f in figures],
+        *[F.lag(f, 2).over(ordered).alias(f"{f}_n2") for f in figures],
+    )
+
+
+def establishments(sirene: DataFrame, sirene_ul: DataFrame) -> DataFrame:
+    """Static description of each establishment and its company."""
+    company = sirene_ul.select(
+        "siren",
+        F.col("categorie_juridique"),
+        F.col("date_creation").alias("date_creation_entreprise"),
+        F.col("ape").alias("ape_entreprise"),
+    )
+    naf = F.coalesce(F.col("ape"), F.col("ape_entreprise"))
+    division = F.substring(naf, 1, 2)
+    section = F.create_map(*[F.lit(x) for kv in SECTION_OF_DIVISION.items() for x in kv])[division]
+    region = F.create_map(*[F.lit(x) for d, (r, _) in DEPARTEMENTS.items() for x in (d, r)])
+    return sirene.join(company, "siren", "left").select(
+        "siret",
+        "siren",
+        naf.alias("code_naf"),
+        section.alias("section_naf"),
+        division.alias("division_naf"),
+        F.col("departement").alias("code_departement"),
+        region[F.col("departement")].alias("code_region"),
+        "date_creation",
+        "date_creation_entreprise",
+        F.col("siege").alias("est_siege"),
+        F.col("categorie_juridique").alias("code_categorie_juridique"),
+    )
+
+
+def build_all(
+    bronze: dict[str, DataFrame], filing_lag_months: int, last_month: int
+) -> dict[str, DataFrame]:
+    """Every silver table from the current bronze records (nothing is read or written)."""
+    return {
+        "headcount": headcount(bronze["effectif"]),
+        "contributions": contributions(bronze["cotisation"]),
+        "debt": debt(bronze["debit"], last_month),
+        "company_headcount": company_headcount(bronze["effectif_ent"]),
+        "partial_activity": partial_activity(bronze["apdemande"], bronze["apconso"]),
+        "payment_delays": payment_delays(bronze["delai"], bronze["ccsf"]),
+        "judgments": judgments(bronze["procol"], bronze["judgments"]),
+        "financials": financials(
+            bronze["declarations_af"],
+            bronze["declarations_indmap"],
+            bronze["ratios_dirco"],
+            filing_lag_months,
+        ),
+        "establishments": establishments(bronze["sirene"], bronze["sirene_ul"]),
+    }
+
+
+def last_month(effectif: DataFrame) -> int | None:
+    """The last month the data covers: the latest month with a headcount."""
+    return effectif.agg(F.max(month_index(F.col("periode")))).first()[0]

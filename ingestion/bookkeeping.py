@@ -1,0 +1,105 @@
+"""The operational tables of ingest: what each file of each batch became.
+
+- ``ops/ingest_runs``: one row per file per batch (counts, status, fingerprint);
+  written last, it marks the batch as committed;
+- ``ops/quarantine``: every line (or, for wide files, record) not accepted as is,
+  with its raw text and the reason; ``disposition`` says what happened to it:
+  ``rejected`` (not in bronze), ``skipped`` (filtered by a documented rule),
+  ``field_nulled`` (kept in bronze with an unusable optional value set to null),
+  ``quarantined`` (broke a data-quality rule marked ``quarantine``);
+- ``ops/dq_results``: the outcome of every data-quality rule of every batch.
+Counts and reasons only: no identifier, name or amount outside the lake's tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from common import delta_io
+from ingestion.quality import Outcome
+
+INGEST_RUNS_SCHEMA = (
+    "batch_id string, source_file string, source string, status string, message string, "
+    "fingerprint string, bytes long, lines_read long, blank_lines long, lines_accepted long, "
+    "lines_quarantined long, lines_rejected long, lines_skipped long, lines_field_nulled long, "
+    "records_written long, records_quarantined long, dq_warnings int, dq_errors int, "
+    "committed_at timestamp"
+)
+QUARANTINE_SCHEMA = (
+    "batch_id string, source string, source_file string, line_number long, raw_line string, "
+    "disposition string, reason string, ingested_at timestamp"
+)
+DQ_SCHEMA = (
+    "batch_id string, source string, expectation string, columns string, description string, "
+    "severity string, quarantine boolean, success boolean, element_count long, "
+    "unexpected_count long, unexpected_percent double, validated_at timestamp"
+)
+
+
+@dataclass
+class FileReport:
+    source_file: str
+    source: str | None
+    status: str  # ingested | unknown_file | duplicate
+    message: str = ""
+    fingerprint: str = ""
+    bytes: int = 0
+    lines_read: int = 0
+    blank_lines: int = 0
+    lines_accepted: int = 0
+    lines_quarantined: int = 0
+    lines_rejected: int = 0
+    lines_skipped: int = 0
+    lines_field_nulled: int = 0
+    records_written: int = 0
+    records_quarantined: int = 0
+    dq_warnings: int = 0
+    dq_errors: int = 0
+    extra: dict = field(default_factory=dict, repr=False)
+
+    def row(self, batch_id: str, committed_at: dt.datetime) -> dict:
+        out = {k: v for k, v in asdict(self).items() if k != "extra"}
+        return {"batch_id": batch_id, **out, "committed_at": committed_at}
+
+
+def previous_runs(spark: SparkSession, path: str) -> DataFrame | None:
+    return delta_io.read(spark, path) if delta_io.exists(spark, path) else None
+
+
+def write_runs(spark, path: str, batch_id: str, reports: list[FileReport], at: dt.datetime) -> None:
+    frame = spark.createDataFrame([r.row(batch_id, at) for r in reports], INGEST_RUNS_SCHEMA)
+    replace_batch(frame, path, batch_id)
+
+
+def write_dq(spark, path: str, batch_id: str, outcomes: list[Outcome], at: dt.datetime) -> None:
+    rows = [{
+        "batch_id": batch_id, "source": o.source, "expectation": o.rule.name,
+        "columns": ",".join(str(o.rule.kwargs[k]) for k in ("column", "column_A", "column_B")
+                            if k in o.rule.kwargs),
+        "description": o.rule.description, "severity": o.rule.severity,
+        "quarantine": o.rule.quarantine, "success": o.success, "element_count": o.element_count,
+        "unexpected_count": o.unexpected_count, "unexpected_percent": o.unexpected_percent,
+        "validated_at": at,
+    } for o in outcomes]  # fmt: skip
+    replace_batch(spark.createDataFrame(rows, DQ_SCHEMA), path, batch_id)
+
+
+def replace_batch(frame: DataFrame, path: str, batch_id: str, partitioned: bool = False) -> None:
+    """Replace the batch's rows of a table (idempotent), creating the table if needed."""
+    spark = frame.sparkSession
+    by = ["batch_id"] if partitioned else []
+    if not delta_io.exists(spark, path):
+        delta_io.write(frame, path, mode="overwrite", partition_by=by)
+    else:
+        delta_io.write(frame, path, mode="overwrite", replace_where=f"batch_id = '{batch_id}'")
+
+
+def delete_batch(spark: SparkSession, path: str, batch_id: str) -> None:
+    if delta_io.exists(spark, path):
+        from delta.tables import DeltaTable
+
+        DeltaTable.forPath(spark, path).delete(F.col("batch_id") == batch_id)

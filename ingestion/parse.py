@@ -1,0 +1,71 @@
+"""Line-level parsing of a file: split into fields, hand to the source's parser, and
+say what becomes of each line (accepted, rejected, skipped, an optional field nulled)."""
+
+from __future__ import annotations
+
+import logging
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from ingestion.bookkeeping import FileReport
+from ingestion.preflight import split_header
+from ingestion.reader import FileLines
+from parsers.common import Fields, structure_error, tokenize
+from parsers.registry import Parser
+
+log = logging.getLogger(__name__)
+
+
+def parse_lines(lines: FileLines, parser: Parser, source_file: str) -> DataFrame:
+    """One row per non-blank data line: typed columns, ``_reject``, ``_skip``, ``_field_error``."""
+    fmt = parser.format
+    header = split_header(lines.header, fmt.separator)
+    data = lines.lines.where((F.col("line_number") > 1) & (F.trim("raw") != ""))
+    fields = tokenize(F.col("raw"), fmt)
+    tokens = data.select("line_number", "raw", fields.alias("_fields")).withColumn(
+        "_structure", structure_error(F.col("raw"), F.col("_fields"), len(header))
+    )
+    parsed = parser.parse(tokens, Fields(header, F.col("_fields")))
+    for optional in ("_skip", "_field_error"):
+        if optional not in parsed.columns:
+            parsed = parsed.withColumn(optional, F.lit(None).cast("string"))
+    # a line that cannot be split is rejected for that reason first
+    return parsed.withColumn("_reject", F.coalesce("_structure", "_reject")).withColumn(
+        "source_file", F.lit(source_file)
+    )
+
+
+def count_lines(parsed: DataFrame, report: FileReport, total_lines: int) -> None:
+    """Fill the report's line counts (one pass over the parsed lines)."""
+    reject, skip = F.col("_reject").isNotNull(), F.col("_skip").isNotNull()
+    nulled = F.col("_field_error").isNotNull()
+    row = parsed.agg(
+        F.count(F.lit(1)).alias("read"),
+        F.sum(reject.cast("int")).alias("rejected"),
+        F.sum((~reject & skip).cast("int")).alias("skipped"),
+        F.sum((~reject & ~skip & nulled).cast("int")).alias("nulled"),
+    ).first()
+    report.lines_read = int(row["read"] or 0)
+    report.lines_rejected = int(row["rejected"] or 0)
+    report.lines_skipped = int(row["skipped"] or 0)
+    report.lines_field_nulled = int(row["nulled"] or 0)
+    report.blank_lines = max(total_lines - 1 - report.lines_read, 0)
+    log.info("parsed %s: %d lines, %d rejected, %d skipped", report.source_file,
+             report.lines_read, report.lines_rejected, report.lines_skipped)  # fmt: skip
+
+
+def parse_quarantine(parsed: DataFrame) -> DataFrame:
+    """The lines not accepted as they are, with their disposition and reason."""
+    disposition = (
+        F.when(F.col("_reject").isNotNull(), "rejected")
+        .when(F.col("_skip").isNotNull(), "skipped")
+        .when(F.col("_field_error").isNotNull(), "field_nulled")
+    )
+    return parsed.where(disposition.isNotNull()).select(
+        "source_file",
+        "line_number",
+        F.col("raw").alias("raw_line"),
+        disposition.alias("disposition"),
+        F.coalesce("_reject", "_skip", "_field_error").alias("reason"),
+    )

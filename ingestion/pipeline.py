@@ -1,0 +1,311 @@
+"""One batch, end to end: recognise, read, check, parse, validate, then commit.
+
+Nothing is written to the lake before every file of the batch has been read,
+checked and validated: a fatal file problem or a failed ``error`` rule rejects the
+whole batch. The commit replaces the batch's rows of each table (``replaceWhere``
+on ``batch_id``), so a rerun converges, and ends with ``ops/ingest_runs``.
+A batch already committed from the same files is not ingested again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from functools import reduce
+from pathlib import Path
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from common.lake import Lake
+from ingestion import bookkeeping as books
+from ingestion.discovery import RawFile, discover
+from ingestion.parse import count_lines, parse_lines, parse_quarantine
+from ingestion.preflight import file_problems
+from ingestion.quality import Outcome, Suite, Validator, breaks, load_suites, with_derived
+from ingestion.reader import FileLines, read_lines
+from parsers.registry import PARSERS, Parser
+
+log = logging.getLogger(__name__)
+INTERNAL = {"raw", "_structure", "_fields", "_reject", "_skip", "_field_error", "_records", "_dq"}
+
+
+class BatchRejected(Exception):
+    def __init__(self, batch_id: str, problems: list[str], report: Path | None = None):
+        self.problems, self.report = problems, report
+        lines = "\n  ".join(problems)
+        super().__init__(f"batch {batch_id} rejected, nothing committed:\n  {lines}")
+
+
+@dataclass
+class BatchResult:
+    batch_id: str
+    files: list[books.FileReport]
+    outcomes: list[Outcome] = field(default_factory=list)
+    already_ingested: bool = False
+    report: Path | None = None
+    data_docs: Path | None = None
+    seconds: dict[str, float] = field(default_factory=dict)  # phase (read, parse...) -> wall time
+
+    def timed(self, phase: str, began: float) -> None:
+        self.seconds[phase] = round(self.seconds.get(phase, 0.0) + time.monotonic() - began, 2)
+
+
+@dataclass
+class _File:
+    raw: RawFile
+    parser: Parser
+    lines: FileLines
+    report: books.FileReport
+    parsed: DataFrame | None = None
+
+
+@dataclass
+class _Source:
+    files: list[_File]
+    records: DataFrame  # accepted records, persisted
+    flagged: DataFrame  # the same with _dq: the data-quality quarantine reason, or null
+
+
+def _read(spark: SparkSession, raw_dir: str) -> tuple[list[_File], list[books.FileReport]]:
+    files, unknown = [], []
+    for raw in discover(spark, raw_dir):
+        if raw.source is None:
+            log.warning("%s: unknown file, skipped", raw.name)
+            message = "not a known source; skipped"
+            unknown.append(
+                books.FileReport(raw.name, None, "unknown_file", message, bytes=raw.size)
+            )
+            continue
+        log.info("reading %s (%s, %.1f MB)", raw.name, raw.source, raw.size / 1e6)
+        lines = read_lines(spark, raw.path)
+        report = books.FileReport(raw.name, raw.source, "ingested",
+                                  fingerprint=lines.fingerprint, bytes=raw.size)  # fmt: skip
+        files.append(_File(raw, PARSERS[raw.source], lines, report))
+    return files, unknown
+
+
+def _without_duplicates(files: list[_File], known: dict[tuple[str, str], str]) -> list[_File]:
+    """Skip a file identical to another of this batch or to one already ingested."""
+    seen, kept = dict(known), []
+    for f in files:
+        key = (f.raw.source, f.lines.fingerprint)
+        if key in seen:
+            f.report.status, f.report.message = "duplicate", f"identical to {seen[key]}; skipped"
+            log.warning("%s: %s", f.raw.name, f.report.message)
+        else:
+            seen[key] = f.raw.name
+            kept.append(f)
+    return kept
+
+
+def _validate(source: str, records: DataFrame, suite: Suite | None, validator: Validator,
+              today: dt.date) -> tuple[list[Outcome], DataFrame]:  # fmt: skip
+    """great-expectations outcomes; records with ``_dq``, the quarantine reason or null."""
+    if suite is None:
+        return [], records.withColumn("_dq", F.lit(None).cast("string"))
+    outcomes = validator.validate(source, records, suite)
+    rules = [r for r in suite.rules if r.quarantine]
+    reasons = [F.when(breaks(r, today), F.lit(r.description)) for r in rules]
+    flagged = records.withColumn("_dq", F.coalesce(*reasons, F.lit(None).cast("string")))
+    if rules:  # the predicates must agree with great-expectations' own counts
+        counts = flagged.agg(
+            *[F.sum(breaks(r, today).cast("int")).alias(f"r{i}") for i, r in enumerate(rules)]
+        ).first()
+        for i, rule in enumerate(rules):
+            expected = next(o.unexpected_count for o in outcomes if o.rule is rule)
+            if int(counts[f"r{i}"] or 0) != expected:
+                found = counts[f"r{i}"]
+                raise RuntimeError(
+                    f"{source}: {rule.name}: great-expectations counted {expected} rows, "
+                    f"the quarantine predicate {found}"
+                )
+    return outcomes, flagged
+
+
+def _account(source: _Source) -> None:
+    """Per file: records written and quarantined, lines accepted and quarantined."""
+    dq = F.col("_dq").isNotNull()
+    counts = {
+        r["source_file"]: r
+        for r in source.flagged.groupBy("source_file")
+        .agg(F.sum((~dq).cast("int")).alias("written"), F.sum(dq.cast("int")).alias("dq"))
+        .collect()
+    }
+    for f in source.files:
+        r, c = f.report, counts.get(f.raw.name)
+        r.records_written = int(c["written"] or 0) if c else 0
+        r.records_quarantined = int(c["dq"] or 0) if c else 0
+        whole_lines = f.parser.explode is None  # wide files quarantine records, not lines
+        r.lines_quarantined = r.lines_rejected + (r.records_quarantined if whole_lines else 0)
+        r.lines_accepted = r.lines_read - r.lines_quarantined - r.lines_skipped
+
+
+def _commit_source(lake: Lake, batch_id: str, name: str, source: _Source, stamp: F.Column,
+                   derived: set[str]) -> DataFrame:  # fmt: skip
+    """Write the bronze rows of a source; return its quarantine rows."""
+    bronze = source.flagged.where(F.col("_dq").isNull())
+    columns = [c for c in bronze.columns if c not in INTERNAL | derived]
+    bronze = bronze.select(F.lit(batch_id).alias("batch_id"), *columns, stamp.alias("ingested_at"))
+    books.replace_batch(bronze, lake.bronze(name), batch_id, partitioned=True)
+    lines = reduce(
+        DataFrame.unionByName,
+        [f.parsed.select("source_file", "line_number", "raw") for f in source.files],
+    )
+    dq_rows = (
+        source.flagged.where(F.col("_dq").isNotNull())
+        .select("source_file", "line_number", F.col("_dq").alias("reason"))
+        .join(lines, ["source_file", "line_number"], "left")
+        .select(
+            "source_file",
+            "line_number",
+            F.col("raw").alias("raw_line"),
+            F.lit("quarantined").alias("disposition"),
+            "reason",
+        )  # fmt: skip
+    )
+    rows = reduce(DataFrame.unionByName, [parse_quarantine(f.parsed) for f in source.files])
+    return rows.unionByName(dq_rows).select(
+        F.lit(batch_id).alias("batch_id"), F.lit(name).alias("source"), "source_file",
+        "line_number", "raw_line", "disposition", "reason", stamp.alias("ingested_at"),
+    )  # fmt: skip
+
+
+def _write_report(path: Path, result: BatchResult, problems: list[str]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    quality = [{"source": o.source, "expectation": o.rule.name, "description": o.rule.description,
+                "severity": o.rule.severity, "success": o.success,
+                "element_count": o.element_count, "unexpected_count": o.unexpected_count}
+               for o in result.outcomes]  # fmt: skip
+    files = [{k: v for k, v in asdict(f).items() if k != "extra"} for f in result.files]
+    payload = {"batch_id": result.batch_id, "problems": problems, "files": files,
+               "data_quality": quality, "seconds": result.seconds}  # fmt: skip
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    return path
+
+
+def _already(previous: DataFrame | None, batch_id: str, files: list[_File], force: bool) -> bool:
+    """True when the batch was committed from exactly these files (nothing to do)."""
+    if previous is None or force:
+        return False
+    rows = previous.where((F.col("batch_id") == batch_id) & (F.col("status") != "unknown_file"))
+    before = {(r["source_file"], r["fingerprint"]) for r in rows.collect()}
+    if not before:
+        return False
+    if before == {(f.raw.name, f.lines.fingerprint) for f in files}:
+        return True
+    raise BatchRejected(batch_id, [f"batch {batch_id} was already ingested from other files; "
+                                   "use --force to replace it"])  # fmt: skip
+
+
+def _known_files(previous: DataFrame | None, batch_id: str) -> dict[tuple[str, str], str]:
+    if previous is None:
+        return {}
+    rows = previous.where((F.col("batch_id") != batch_id) & (F.col("status") == "ingested"))
+    return {(r["source"], r["fingerprint"]): f"{r['source_file']} of batch {r['batch_id']}"
+            for r in rows.collect()}  # fmt: skip
+
+
+def ingest_batch(spark: SparkSession, lake: Lake, expectations_dir: Path, runs_dir: Path,
+                 raw_dir: str, batch_id: str, *, force: bool = False,
+                 today: dt.date | None = None) -> BatchResult:  # fmt: skip
+    today = today or dt.date.today()
+    suites = load_suites(expectations_dir)
+    started = dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
+    run_dir = runs_dir / "ingest" / batch_id / started.strftime("%Y%m%dT%H%M%S")
+    stamp = F.lit(started).cast("timestamp")
+    previous = books.previous_runs(spark, lake.ingest_runs)
+
+    began = time.monotonic()
+    files, unknown = _read(spark, raw_dir)
+    result = BatchResult(batch_id, [f.report for f in files] + unknown)
+    result.timed("read", began)
+    if _already(previous, batch_id, files, force):
+        result.already_ingested = True
+        return result
+    kept = _without_duplicates(files, _known_files(previous, batch_id))
+    problems = [p for f in kept for p in file_problems(f.raw.name, f.lines, f.parser)]
+    if problems:
+        raise BatchRejected(
+            batch_id, problems, _write_report(run_dir / "report.json", result, problems)
+        )
+
+    sources: dict[str, _Source] = {}
+    try:
+        for f in kept:
+            began = time.monotonic()
+            parsed = parse_lines(f.lines, f.parser, f.raw.name)
+            f.parsed = parsed.persist(StorageLevel.MEMORY_AND_DISK)
+            count_lines(f.parsed, f.report, f.lines.total_lines)
+            result.timed("parse", began)
+            result.timed(f"parse:{f.raw.source}", began)
+        validator = Validator(run_dir, today)
+        for name in sorted({f.raw.source for f in kept}):
+            group = [f for f in kept if f.raw.source == name]
+            log.info("validating %s", name)
+            began = time.monotonic()
+            records = _records(group, suites.get(name)).persist(StorageLevel.MEMORY_AND_DISK)
+            outcomes, flagged = _validate(name, records, suites.get(name), validator, today)
+            sources[name] = _Source(group, records, flagged)
+            result.timed("validate", began)
+            result.timed(f"validate:{name}", began)
+            result.outcomes += outcomes
+            for f in group:
+                f.report.dq_warnings = sum(
+                    not o.success and o.rule.severity == "warn" for o in outcomes
+                )
+                f.report.dq_errors = sum(
+                    not o.success and o.rule.severity == "error" for o in outcomes
+                )
+        result.data_docs = validator.build_docs()
+        failed = [f"{o.source}: {o.rule.description} ({o.rule.name}: {o.unexpected_count} of "
+                  f"{o.element_count} rows)" for o in result.outcomes
+                  if not o.success and o.rule.severity == "error"]  # fmt: skip
+        if failed:
+            raise BatchRejected(
+                batch_id, failed, _write_report(run_dir / "report.json", result, failed)
+            )
+
+        quarantine = []
+        for name, source in sources.items():
+            log.info("committing %s", name)
+            began = time.monotonic()
+            _account(source)
+            derived = set(suites[name].derive) if name in suites else set()
+            quarantine.append(_commit_source(lake, batch_id, name, source, stamp, derived))
+            result.timed("commit", began)
+            result.timed(f"commit:{name}", began)
+        began = time.monotonic()
+        if force:  # a source no longer delivered in this batch loses the batch's old rows
+            for name in set(PARSERS) - set(sources):
+                books.delete_batch(spark, lake.bronze(name), batch_id)
+        empty = spark.createDataFrame([], books.QUARANTINE_SCHEMA)
+        books.replace_batch(
+            reduce(DataFrame.unionByName, quarantine, empty), lake.quarantine, batch_id
+        )
+        books.write_dq(spark, lake.dq_results, batch_id, result.outcomes, started)
+        books.write_runs(spark, lake.ingest_runs, batch_id, result.files, started)
+        result.timed("commit", began)
+    finally:
+        for f in kept:
+            if f.parsed is not None:
+                f.parsed.unpersist()
+        for source in sources.values():
+            source.records.unpersist()
+    result.report = _write_report(run_dir / "report.json", result, [])
+    return result
+
+
+def _records(files: list[_File], suite: Suite | None) -> DataFrame:
+    """Accepted records of one source's files (one row per record)."""
+    accepted = reduce(DataFrame.unionByName, [
+        f.parsed.where(F.col("_reject").isNull() & F.col("_skip").isNull()) for f in files
+    ])  # fmt: skip
+    explode = files[0].parser.explode
+    if explode is not None:
+        accepted = explode(accepted.drop("raw"))
+    return with_derived(accepted, suite)

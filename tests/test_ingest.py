@@ -1,0 +1,311 @@
+"""Ingest: nothing lost, nothing duplicated, bad files stop the batch, batches replay."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from golden import FIXTURES, GOLDEN, assert_same_records, expected
+from pyspark.sql import functions as F
+
+from common import delta_io
+from common.config import PROJECT_ROOT
+from common.lake import Lake
+from generator.delivery import Request, write_delivery
+from generator.scenario import make_scenario
+from ingestion.current import current_records
+from ingestion.pipeline import BatchRejected, ingest_batch
+
+EXPECTATIONS = PROJECT_ROOT / "expectations"
+TODAY = dt.date(2026, 11, 26)
+COTISATION_HEADER = "Urssaf_gestion;Dep;Siret;Compte;periode;mer;enc_direct;cotis_due\n"
+
+
+def lake_for(tmp_path: Path, settings) -> Lake:
+    return Lake(str(tmp_path / "lake"), settings.tables)
+
+
+def run(spark, lake: Lake, raw: Path, batch: str, tmp_path: Path, **kwargs):
+    return ingest_batch(spark, lake, EXPECTATIONS, tmp_path / "runs", str(raw), batch,
+                        today=TODAY, **kwargs)  # fmt: skip
+
+
+def delivery(folder: Path, files: dict[str, str | bytes]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        data = content.encode() if isinstance(content, str) else content
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def cotisation_lines(n: int, siret_of=lambda i: f"{10000000000000 + i:014d}") -> str:
+    return "".join(
+        f"117;75;{siret_of(i)};{100000000000000000 + i};201811;1;{i},50;{i}\n" for i in range(n)
+    )
+
+
+def table_state(spark, lake: Lake) -> dict[str, tuple[int, list]]:
+    """Version and sorted content of every table of the lake."""
+    state = {}
+    for layer in ("bronze", "ops"):
+        for path in sorted((Path(lake.root) / layer).glob("*")):
+            frame = delta_io.read(spark, str(path))
+            rows = sorted(map(str, frame.collect()))
+            state[f"{layer}/{path.name}"] = (delta_io.latest_version(spark, str(path)), rows)
+    return state
+
+
+# --- the reference's samples, through the whole ingest ------------------------------------------
+
+
+SAMPLES = {**{source: sample for source, (sample, _) in GOLDEN.items()},
+           "apconso": "apconsoTestData.csv", "effectif": "effectifTestData.csv",
+           "effectif_ent": "effectifEntTestData.csv"}  # fmt: skip
+
+
+@pytest.mark.slow
+def test_the_reference_samples_ingest_into_the_expected_records(spark, settings, tmp_path) -> None:
+    raw = delivery(tmp_path / "raw", {s: (FIXTURES / s).read_bytes() for s in SAMPLES.values()})
+    manifest = {"files": [{"file": sample, "source": source} for source, sample in SAMPLES.items()]}
+    (raw / "manifest.json").write_text(json.dumps(manifest))  # their names are not recognisable
+    lake = lake_for(tmp_path, settings)
+    run(spark, lake, raw, "1902", tmp_path)
+
+    runs = {r.source: r for r in delta_io.read(spark, lake.ingest_runs).collect()}
+    assert set(runs) == set(SAMPLES)
+    for source in GOLDEN:
+        reference = expected(source)
+        bronze = delta_io.read(spark, lake.bronze(source)).orderBy("line_number")
+        assert_same_records([r.asDict() for r in bronze.collect()], reference["tuples"])
+        report, r = reference["reports"][0], runs[source]
+        assert r.lines_read == report["lines_parsed"]
+        assert r.lines_quarantined + r.lines_field_nulled == report["lines_rejected"]
+        assert r.lines_skipped == report["lines_skipped"]
+    assert runs["effectif"].records_written == 112 + 112 + 93
+
+
+# --- bad lines -----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_bad_lines_are_quarantined_with_their_reason(spark, settings, tmp_path: Path) -> None:
+    good = cotisation_lines(300)
+    bad = (
+        "117;75;10000000000900;100000000000000900;201811;1;5,5\n"  # truncated
+        '117;75;"10000000000901;100000000000000901;201811;1;5,5;5\n'  # stray quote
+        "117;75;10000000000902;100000000000000902;201811;1;5,5;5;extra\n"  # field count
+        "117;75;10000000000903;100000000000000903;201811;1;5,5;12a5\n"  # non-numeric
+        "117;75;10000000000904;100000000000000904;201875;1;5,5;5\n"  # impossible period
+        "117;75;1000000000905;100000000000000905;201811;1;5,5;5\n"  # SIRET of 13 digits
+        "117;75;10000000000906;100000000000000906;209911;1;5,5;5\n"  # in the future
+    )
+    raw = delivery(tmp_path / "raw", {"sigfaible_cotisation.csv": COTISATION_HEADER + good + bad})
+    lake = lake_for(tmp_path, settings)
+    result = run(spark, lake, raw, "2024-01", tmp_path)
+
+    quarantine = delta_io.read(spark, lake.quarantine).orderBy("line_number")
+    got = [(r.line_number, r.disposition, r.reason) for r in quarantine.collect()]
+    assert got == [
+        (302, "rejected", "expected 8 fields, found 7"),
+        (303, "rejected", "unbalanced double quote"),
+        (304, "rejected", "expected 8 fields, found 9"),
+        (305, "rejected", "cotis_due: not an amount"),
+        (306, "rejected", "periode: not an URSSAF period (YYQM)"),
+        (307, "quarantined", "siret is not 14 digits"),
+        (308, "quarantined", "periode_debut is in the future"),
+    ]
+    assert quarantine.where("line_number = 303").first().raw_line.startswith('117;75;"1000')
+    bronze = delta_io.read(spark, lake.bronze("cotisation"))
+    assert bronze.count() == 300
+    assert bronze.agg(F.max("line_number")).first()[0] == 301
+    assert set(bronze.columns) >= {"batch_id", "source_file", "line_number", "ingested_at", "du"}
+    runs = delta_io.read(spark, lake.ingest_runs).first()
+    assert (runs.lines_read, runs.lines_accepted, runs.lines_quarantined) == (307, 300, 7)
+    assert runs.lines_read == runs.lines_accepted + runs.lines_quarantined + runs.lines_skipped
+    warnings = {o.rule.description: o.unexpected_count for o in result.outcomes if not o.success}
+    assert warnings == {"periode_debut is in the future": 1}  # the SIRET rule allows 1%
+    assert result.data_docs is not None and result.data_docs.exists()
+    docs = "".join(p.read_text(errors="ignore") for p in result.data_docs.parent.rglob("*.html"))
+    assert "1000000000905" not in docs  # no value in Data Docs: counts only
+
+
+# --- whole files that cannot be used ---------------------------------------------------------
+
+
+FATAL = {
+    "empty": (b"", "the file is empty"),
+    "separator": (COTISATION_HEADER.replace(";", ",").encode(), "wrong separator: expected ';' but the header looks separated by ','"),
+    "renamed": (COTISATION_HEADER.replace("cotis_due", "cotis_du").encode(), "missing required column 'cotis_due' (found 'cotis_du': renamed?)"),
+    "undecodable": ((COTISATION_HEADER + "117;75;10000000000001;1;201811;1;5;5\n").encode()
+                    + "117;75;10000000000002;2;201811;1;5;5;Société\n".encode("cp1252"), "line 3 is not valid UTF-8"),
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def one_batch_lake(spark, settings, tmp_path_factory) -> Path:
+    """A lake holding one committed batch, copied by the tests that need one."""
+    root = tmp_path_factory.mktemp("one-batch")
+    first = delivery(
+        root / "first", {"sigfaible_ccsf.csv": (FIXTURES / "ccsfTestData.csv").read_text()}
+    )
+    run(spark, lake_for(root, settings), first, "2024-01", root)
+    return root / "lake"
+
+
+@pytest.mark.parametrize("case", sorted(FATAL))
+def test_an_unusable_file_rejects_the_batch_and_leaves_the_lake(
+    spark, settings, tmp_path, case, one_batch_lake
+) -> None:
+    content, problem = FATAL[case]
+    shutil.copytree(one_batch_lake, tmp_path / "lake")
+    lake = lake_for(tmp_path, settings)
+    before = table_state(spark, lake)
+
+    raw = delivery(tmp_path / "raw", {"sigfaible_cotisation.csv": content,
+                                      "sigfaible_pcoll.csv": (FIXTURES / "procolTestData.csv").read_text()})  # fmt: skip
+    with pytest.raises(BatchRejected) as rejected:
+        run(spark, lake, raw, "2024-02", tmp_path)
+    assert f"sigfaible_cotisation.csv: {problem}" in str(rejected.value)
+    assert "nothing committed" in str(rejected.value)
+    assert table_state(spark, lake) == before
+
+
+def test_a_failed_error_rule_rejects_the_batch(spark, settings, tmp_path: Path) -> None:
+    lines = cotisation_lines(
+        100, siret_of=lambda i: f"{10000000000000 + i:014d}"[: 13 if i < 5 else 14]
+    )
+    raw = delivery(tmp_path / "raw", {"sigfaible_cotisation.csv": COTISATION_HEADER + lines})
+    lake = lake_for(tmp_path, settings)
+    with pytest.raises(BatchRejected, match=r"cotisation: siret is not 14 digits .* 5 of 100 rows"):
+        run(spark, lake, raw, "2024-01", tmp_path)
+    assert not (Path(lake.root) / "bronze").exists()
+    assert not (Path(lake.root) / "ops").exists()
+
+
+# --- batches ---------------------------------------------------------------------------------
+
+
+DEBIT_HEADER = ("Urssaf_gestion;Dep;num_cpte;Siren;Siret;Dt_immat;Etat_cpte;Cd_pro_col;Periode;"
+                "Num_Ecn;Num_Hist_Ecn;Dt_trt_ecn;Mt_PO;Mt_PP;Cd_op_ecn;Motif_ecn;Recours_en_cours\n")  # fmt: skip
+
+
+def debit_line(history: int, date: str, po: int, pp: int) -> str:
+    return f"117;75;1;100000199;10000019900016;20100101;1;0;201811;100;{history};{date};{po};{pp};1;00;0\n"
+
+
+@pytest.mark.slow
+def test_batches_replay_corrections_and_duplicates(spark, settings, tmp_path: Path) -> None:
+    lake = lake_for(tmp_path, settings)
+    siret = "10000019900016"
+    b1 = delivery(tmp_path / "b1", {
+        "sigfaible_cotisation.csv": COTISATION_HEADER + f"117;75;{siret};1;201811;1;0;100\n"
+                                    f"117;75;{siret};1;201812;1;200;200\n",
+        "sigfaible_debits.csv": DEBIT_HEADER + debit_line(1, "1180215", 3300, 6700),
+        "notes.txt": "not a source",
+    })  # fmt: skip
+    b2 = delivery(tmp_path / "b2", {
+        "sigfaible_cotisation_202402.csv": COTISATION_HEADER + f"117;75;{siret};1;201811;1;120;120\n",
+        "sigfaible_debits.csv": DEBIT_HEADER + debit_line(1, "1180215", 3300, 6700)
+                                + debit_line(2, "1180320", 0, 0),
+    })  # fmt: skip
+    first = run(spark, lake, b1, "2024-01", tmp_path)
+    assert {f.source_file: f.status for f in first.files}["notes.txt"] == "unknown_file"
+    run(spark, lake, b2, "2024-02", tmp_path)
+    after_sequence = table_state(spark, lake)
+
+    # the same batch again: nothing happens, not even a new table version
+    again = run(spark, lake, b1, "2024-01", tmp_path)
+    assert again.already_ingested
+    assert table_state(spark, lake) == after_sequence
+
+    # the current record of a key is the latest batch's; every debt state is kept
+    cotisation = current_records(delta_io.read(spark, lake.bronze("cotisation")), "cotisation")
+    assert sorted((str(r.periode_debut), r.du, r.batch_id) for r in cotisation.collect()) == [
+        ("2018-01-01", 120.0, "2024-02"), ("2018-02-01", 200.0, "2024-01"),
+    ]  # fmt: skip
+    debit = current_records(delta_io.read(spark, lake.bronze("debit")), "debit")
+    assert sorted((r.numero_historique, r.part_patronale) for r in debit.collect()) == [
+        (1, 67.0),
+        (2, 0.0),
+    ]
+    assert delta_io.read(spark, lake.bronze("debit")).count() == 3  # both deliveries kept
+
+    # replaying the older batch by force gives the same current view
+    run(spark, lake, b1, "2024-01", tmp_path, force=True)
+    replayed = current_records(delta_io.read(spark, lake.bronze("cotisation")), "cotisation")
+    assert sorted(map(str, replayed.drop("ingested_at").collect())) == sorted(
+        map(str, cotisation.drop("ingested_at").collect())
+    )
+
+    # other files for an ingested batch need --force
+    with pytest.raises(BatchRejected, match="already ingested from other files"):
+        run(spark, lake, b2, "2024-01", tmp_path)
+
+    # a file delivered again, identical, under a new batch: reported, not duplicated
+    b3 = delivery(
+        tmp_path / "b3", {"sigfaible_debits.csv": (b2 / "sigfaible_debits.csv").read_text()}
+    )
+    third = run(spark, lake, b3, "2024-03", tmp_path)
+    assert third.files[0].status == "duplicate"
+    assert "identical to sigfaible_debits.csv of batch 2024-02" in third.files[0].message
+    assert delta_io.read(spark, lake.bronze("debit")).where("batch_id = '2024-03'").count() == 0
+
+
+# --- a whole generated delivery ----------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_generated_batch_reconciles_with_the_manifest(spark, settings, tmp_path: Path) -> None:
+    request = Request(establishments=1000, months=24, start="2019-01", seed=4, bad_line_rate=0.01,
+                      yearly_failure_rate=0.012)  # fmt: skip
+    scenario = make_scenario(
+        request.seed, request.start, request.months, request.yearly_failure_rate
+    )
+    manifest = write_delivery(spark, scenario, request, tmp_path / "raw", tmp_path / "truth")
+    shutil.copy(FIXTURES / "ccsfTestData.csv", tmp_path / "raw" / "readme.csv")  # unknown name
+    lake = lake_for(tmp_path, settings)
+    result = run(spark, lake, tmp_path / "raw", "2021-01", tmp_path)
+
+    runs = {r.source_file: r for r in delta_io.read(spark, lake.ingest_runs).collect()}
+    assert runs["readme.csv"].status == "unknown_file"
+    for entry in manifest["files"]:
+        r = runs[entry["file"]]
+        assert r.status == "ingested"
+        assert r.lines_read == entry["lines"], entry["file"]
+        assert r.blank_lines == entry["blank_lines"], entry["file"]
+        # every injected bad line is rejected, and nothing else (warn rules quarantine none here)
+        assert r.lines_rejected == entry["bad_lines"], entry["file"]
+        assert r.lines_read == r.lines_accepted + r.lines_quarantined + r.lines_skipped
+    quarantine = delta_io.read(spark, lake.quarantine)
+    assert quarantine.where("disposition = 'rejected'").count() == sum(
+        f["bad_lines"] for f in manifest["files"]
+    )
+    assert all(o.success or o.rule.severity == "warn" for o in result.outcomes)
+    dq = delta_io.read(spark, lake.dq_results)
+    assert (
+        dq.count() == sum(1 for _ in result.outcomes)
+        and dq.where("batch_id = '2021-01'").count() > 0
+    )
+
+
+@pytest.mark.integration
+def test_the_job_reports_a_rejected_batch(tmp_path: Path) -> None:
+    raw = delivery(tmp_path / "raw", {"sigfaible_cotisation.csv": b""})
+    result = subprocess.run(
+        [str(PROJECT_ROOT / "spark-submit.sh"), "jobs/ingest.py", "--conf", "conf/test.yaml",
+         "--raw", str(raw), "--batch", "2024-01", "--lake", str(tmp_path / "lake")],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    output = result.stdout + result.stderr  # spark-submit merges the job's stderr into stdout
+    assert result.returncode == 1
+    assert "batch 2024-01 rejected, nothing committed" in output
+    assert "sigfaible_cotisation.csv: the file is empty" in output
+    report = Path(output.split("report: ")[1].split()[0])
+    assert json.loads(report.read_text())["problems"] == [
+        "sigfaible_cotisation.csv: the file is empty"
+    ]
+    assert not (tmp_path / "lake").exists()

@@ -1,0 +1,158 @@
+"""Parsers: exact decoders on tiny frames, and golden parity with the reference's samples."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from golden import FIXTURES, GOLDEN, assert_same_records, expected
+from pyspark.sql import functions as F
+from pyspark.testing import assertDataFrameEqual
+
+from common.config import PROJECT_ROOT
+from ingestion.parse import parse_lines
+from ingestion.reader import read_lines
+from parsers import common
+from parsers.formats import FORMATS
+from parsers.procol import split_label
+from parsers.registry import PARSERS
+
+
+def decode(spark, decoder, values: list[str | None]) -> list:
+    frame = spark.createDataFrame([(v,) for v in values], "s string")
+    decoded = decoder(F.col("s"), "s")
+    return [
+        (r.v, r.e)
+        for r in frame.select(decoded.value.alias("v"), decoded.error.alias("e")).collect()
+    ]
+
+
+def test_urssaf_dates(spark) -> None:
+    got = decode(spark, common.urssaf_date, ["1180130", "990401", "1181345", "12a", None])
+    assert got == [
+        (dt.date(2018, 1, 30), None),
+        (dt.date(1999, 4, 1), None),
+        (None, "s: not an URSSAF date (YYYMMDD)"),  # month 13
+        (None, "s: not an URSSAF date (YYYMMDD)"),
+        (None, None),  # empty: no value, no error
+    ]
+
+
+def test_urssaf_periods(spark) -> None:
+    frame = spark.createDataFrame([("201712",), ("1031",), ("201762",), ("0232",), ("201740",),
+                                   ("201771",), ("199904",), (None,)], "s string")  # fmt: skip
+    p = common.urssaf_period(F.col("s"), "periode")
+    got = frame.select("s", p.start.alias("start"), p.end.alias("end"), p.months.alias("months"),
+                       p.error.alias("error"))  # fmt: skip
+    expected = spark.createDataFrame(
+        [
+            ("201712", dt.date(2017, 2, 1), dt.date(2017, 3, 1), 1, None),  # Feb 2017
+            ("1031", dt.date(2010, 7, 1), dt.date(2010, 8, 1), 1, None),  # Jul 2010
+            ("201762", dt.date(2017, 1, 1), dt.date(2018, 1, 1), 12, None),  # the year
+            ("0232", dt.date(2002, 8, 1), dt.date(2002, 9, 1), 1, None),
+            ("201740", dt.date(2017, 10, 1), dt.date(2018, 1, 1), 3, None),  # Q4, whole quarter
+            ("201771", None, None, None, "periode: not an URSSAF period (YYQM)"),  # quarter 7
+            ("199904", dt.date(1999, 1, 1), dt.date(1999, 2, 1), 1, None),  # as the reference
+            (None, None, None, None, None),
+        ],
+        "s string, start date, end date, months int, error string",
+    )
+    assertDataFrameEqual(got, expected)
+
+
+def test_amounts_cents_headcounts(spark) -> None:
+    assert decode(spark, common.amount, ["-68231", "12345,67", "1 234,5", "12a5"]) == [
+        (-68231.0, None), (12345.67, None), (1234.5, None), (None, "s: not an amount"),
+    ]  # fmt: skip
+    assert decode(spark, common.cents, ["195907", "-3", "1,5"]) == [
+        (1959.07, None), (-0.03, None), (None, "s: not an amount in cents"),
+    ]  # fmt: skip
+    frame = spark.createDataFrame(
+        [("089",), ("1 234",), ("1\u202f234",), ("-5",), ("12a5",)], "s string"
+    )
+    values = [r.v for r in frame.select(common.headcount_value(F.col("s")).alias("v")).collect()]
+    assert values == [89, 1234, 1234, -5, None]
+
+
+def test_procol_labels_in_either_order(spark) -> None:
+    frame = spark.createDataFrame([("Solde_procedure_redressement",), ("Liquidation_ouverture",),
+                                   ("Plan_sauvegarde",), ("Ouverture",)], "s string")  # fmt: skip
+    action, stage = split_label(F.col("s"))
+    got = [tuple(r) for r in frame.select(action, stage).collect()]
+    assert got == [("redressement", "solde_procedure"), ("liquidation", "ouverture"),
+                   ("sauvegarde", "plan"), (None, None)]  # fmt: skip
+
+
+def test_tokenize_quotes_and_separators(spark) -> None:
+    fmt = FORMATS["apdemande"]
+    frame = spark.createDataFrame(
+        [('"a","b,c",,1.5',), ('"a","b,1.5',), ('x,""y""z"',)], "s string"
+    )
+    got = [r.f for r in frame.select(common.tokenize(F.col("s"), fmt).alias("f")).collect()]
+    assert got == [["a", "b,c", "", "1.5"], None, None]
+
+
+@pytest.mark.parametrize("source", sorted(GOLDEN))
+def test_golden_parity_with_the_reference(spark, source: str) -> None:
+    sample, _ = GOLDEN[source]
+    reference = expected(source)
+    lines = read_lines(spark, str(FIXTURES / sample))
+    parsed = parse_lines(lines, PARSERS[source], sample).persist()
+    accepted = parsed.where(F.col("_reject").isNull() & F.col("_skip").isNull())
+    rows = [r.asDict() for r in accepted.orderBy("line_number").collect()]
+
+    assert_same_records(rows, reference["tuples"])
+
+    report = reference["reports"][0]
+    counts = {r["status"]: r["n"] for r in parsed.select(
+        F.when(F.col("_reject").isNotNull(), "rejected").when(F.col("_skip").isNotNull(), "skipped")
+        .when(F.col("_field_error").isNotNull(), "nulled").otherwise("valid").alias("status")
+    ).groupBy("status").agg(F.count(F.lit(1)).alias("n")).collect()}  # fmt: skip
+    assert sum(counts.values()) == report["lines_parsed"]
+    # the reference counts a line with an unusable value as rejected, and still emits its record
+    assert counts.get("rejected", 0) + counts.get("nulled", 0) == report["lines_rejected"]
+    assert counts.get("skipped", 0) == report["lines_skipped"]
+    assert counts.get("valid", 0) == report["lines_valid"]
+
+
+def test_samples_without_reference_output(spark) -> None:
+    """apconso and the wide headcount files have samples but no expected parse: checked by hand."""
+
+    def parse(source: str, sample: str):
+        parsed = parse_lines(read_lines(spark, str(FIXTURES / sample)), PARSERS[source], sample)
+        return parsed.where(F.col("_reject").isNull())
+
+    conso = parse("apconso", "apconsoTestData.csv").select(
+        "id_demande", "periode", "heures_consommees", "effectif"
+    )
+    assert [tuple(r) for r in conso.orderBy("line_number").collect()] == [
+        ("d363954866", dt.date(2004, 12, 1), 311.54, 0),
+        ("u90q913412", dt.date(2019, 1, 1), 44.11, 2),
+        ("p95a076375", dt.date(2020, 12, 1), 780.0, 16),  # MOIS 2020-12-30: its month
+    ]
+    ent = PARSERS["effectif_ent"].explode(parse("effectif_ent", "effectifEntTestData.csv"))
+    assert [(r.periode, r.effectif) for r in ent.orderBy("periode").collect()] == [
+        (dt.date(2010, 1, 1), 629), (dt.date(2010, 2, 1), 536), (dt.date(2010, 3, 1), 209),
+        (dt.date(2010, 4, 1), 0), (dt.date(2010, 5, 1), 585),
+    ]  # fmt: skip
+    siret = PARSERS["effectif"].explode(parse("effectif", "effectifTestData.csv"))
+    first = siret.where("siret = '54236870268934'")
+    assert first.count() == 112
+    assert first.where("periode = '2010-07-01'").first().effectif == 89  # eff201031: "089"
+    last = siret.where("siret = '31672661744173'")
+    assert last.count() == 93  # its 19 last months are empty: unknown, no record
+
+
+def test_every_source_has_a_parser_a_suite_and_a_format() -> None:
+    assert set(PARSERS) == set(FORMATS)
+    suites = {p.stem for p in (PROJECT_ROOT / "expectations").glob("*.yaml")}
+    assert suites == set(FORMATS)
+    for parser in PARSERS.values():
+        header = [c.lower() for c in parser.format.header]
+        assert all(c.lower() in header or parser.format.wide_months for c in parser.required)
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
