@@ -76,7 +76,7 @@ class GeneratorSettings(_Section):
 
     start: str = "2016-01"
     months: int = 72
-    yearly_failure_rate: float = 0.012
+    yearly_failure_rate: float = 0.014
     bad_line_rate: float = 0.0
 
 

@@ -1,39 +1,70 @@
 """Named column builders: the only way variables are computed.
 
-Every window builder works over one window specification — an establishment's
-months in order (``siren, siret`` partitioned, ``month_index`` ordered) — with an
-explicit RANGE frame on the month index. Frames count calendar months, not rows:
-a month with no row (the establishment did not report) is a gap, never shifted
-over. Only months before or at the row's month are ever read: no builder looks
+A builder takes numpy columns of a chunk of the panel and returns one column.
+Chunks hold whole companies, rows sorted by (siren, siret, month): ``Months``
+locates, once per chunk, the row n calendar months before each row of the same
+establishment, and every window builder reuses it. Frames count calendar months,
+not rows: a month with no row (the establishment did not report) is a gap, never
+shifted over. Only the row's month and earlier ones are read: no builder looks
 ahead.
 
-Builders registered in ``WINDOW`` and ``ROW`` return a Column from the input
-columns and the variable's arguments. ``COMPANY`` and ``SECTOR`` builders are
-evaluated by the panel job as grouped aggregates joined back.
+Why numpy and not Spark window functions: 800+ window expressions cost about
+0.7 µs per row and variable in Spark's window operator (measured), ten times the
+budget; here they are a few vector operations per variable, inside one
+``mapInPandas`` pass over data Spark has already partitioned by company.
 """
 
 from __future__ import annotations
 
-import operator
+import warnings
 from collections.abc import Callable
-from functools import reduce
 
-from pyspark.sql import Column, Window, WindowSpec
-from pyspark.sql import functions as F
+import numpy as np
 
-MONTH_INDEX = "month_index"  # months since 2000-01 (0 = January 2000)
-KEYS = ("siren", "siret")
-
-Builder = Callable[..., Column]
+Builder = Callable[..., np.ndarray]
 WINDOW: dict[str, Builder] = {}
 ROW: dict[str, Builder] = {}
-COMPANY = {
-    "company_sum": F.sum,
-    "company_max": F.max,
-    "company_mean": F.avg,
-    "company_count": F.count,
-}
+COMPANY = ("company_sum", "company_max", "company_mean", "company_count")
 SECTOR = ("sector_zscore",)
+_OFFSET = 1_000  # keeps "months before the first month" inside the establishment's key range
+_SPAN = 100_000  # key = establishment number * _SPAN + month + _OFFSET
+
+
+class Months:
+    """The rows of a chunk as (establishment, month) keys, with lookups shared by builders."""
+
+    def __init__(self, establishment: np.ndarray, month: np.ndarray):
+        self.month = month.astype(np.int64)
+        self.key = establishment.astype(np.int64) * _SPAN + self.month + _OFFSET
+        if np.any(np.diff(self.key) <= 0):
+            raise ValueError("rows must be sorted by establishment then month, one row per month")
+        first = np.r_[True, establishment[1:] != establishment[:-1]]
+        self.first_key = np.maximum.accumulate(np.where(first, self.key, 0))
+        self._back: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __len__(self) -> int:
+        return len(self.key)
+
+    def back(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(row index, found) of the same establishment's row exactly n months before."""
+        if n not in self._back:
+            target = self.key - n
+            idx = np.minimum(np.searchsorted(self.key, target), len(self.key) - 1)
+            self._back[n] = (idx, self.key[idx] == target)
+        return self._back[n]
+
+    def lagged(self, x: np.ndarray, n: int) -> np.ndarray:
+        idx, found = self.back(n)
+        return np.where(found, x[idx], np.nan)
+
+    def stack(self, x: np.ndarray, n: int) -> np.ndarray:
+        """(n, rows): the values of the last n months, this one first (NaN: no value)."""
+        return np.stack([x if k == 0 else self.lagged(x, k) for k in range(n)])
+
+    def running_max(self, values: np.ndarray) -> np.ndarray:
+        """Running maximum of keys within the establishment (NaN where none yet)."""
+        running = np.maximum.accumulate(np.where(np.isnan(values), -1, values))
+        return np.where(running >= self.first_key, running, np.nan)
 
 
 def _register(table: dict[str, Builder]) -> Callable[[Builder], Builder]:
@@ -44,118 +75,123 @@ def _register(table: dict[str, Builder]) -> Callable[[Builder], Builder]:
     return add
 
 
-def months(lo: int | None, hi: int) -> WindowSpec:
-    """The establishment's rows with month_index in [m + lo, m + hi] (lo None: all before)."""
-    spec = Window.partitionBy(*KEYS).orderBy(MONTH_INDEX)
-    return spec.rangeBetween(Window.unboundedPreceding if lo is None else lo, hi)
+def _quiet(fn, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows give NaN, as wanted
+        return fn(*args, **kwargs)
 
 
-# --- window builders (one input column) ------------------------------------------------------
-
-
-@_register(WINDOW)
-def lag(x: Column, n: int) -> Column:
-    """Value n months before (null when that month has no row)."""
-    return F.first(x).over(months(-n, -n))
+# --- window builders: (months, x, *args) ----------------------------------------------------
 
 
 @_register(WINDOW)
-def rolling_mean(x: Column, n: int) -> Column:
+def lag(m: Months, x: np.ndarray, n: int) -> np.ndarray:
+    """Value n months before (NaN when that month has no row or no value)."""
+    return m.lagged(x, n)
+
+
+@_register(WINDOW)
+def rolling_mean(m: Months, x: np.ndarray, n: int) -> np.ndarray:
     """Mean over the last n months, this one included, of the months with a value."""
-    return F.avg(x).over(months(-(n - 1), 0))
+    return _quiet(np.nanmean, m.stack(x, n), axis=0)
 
 
 @_register(WINDOW)
-def rolling_sum(x: Column, n: int) -> Column:
-    """Sum over the last n months, this one included (missing months count for nothing)."""
-    return F.sum(x).over(months(-(n - 1), 0))
+def rolling_sum(m: Months, x: np.ndarray, n: int) -> np.ndarray:
+    """Sum over the last n months, this one included (NaN when none has a value)."""
+    window = m.stack(x, n)
+    return np.where(np.isnan(window).all(axis=0), np.nan, np.nansum(window, axis=0))
 
 
 @_register(WINDOW)
-def rolling_min(x: Column, n: int) -> Column:
-    return F.min(x).over(months(-(n - 1), 0))
+def rolling_min(m: Months, x: np.ndarray, n: int) -> np.ndarray:
+    return _quiet(np.nanmin, m.stack(x, n), axis=0)
 
 
 @_register(WINDOW)
-def rolling_max(x: Column, n: int) -> Column:
-    return F.max(x).over(months(-(n - 1), 0))
+def rolling_max(m: Months, x: np.ndarray, n: int) -> np.ndarray:
+    return _quiet(np.nanmax, m.stack(x, n), axis=0)
 
 
 @_register(WINDOW)
-def diff(x: Column, n: int) -> Column:
+def diff(m: Months, x: np.ndarray, n: int) -> np.ndarray:
     """Change over n months."""
-    return x - lag(x, n)
+    return x - m.lagged(x, n)
 
 
 @_register(WINDOW)
-def pct_change(x: Column, n: int) -> Column:
-    """Relative change over n months; null when the earlier value is zero or missing."""
-    before = lag(x, n)
-    return F.when(before != 0, (x - before) / F.abs(before))
+def pct_change(m: Months, x: np.ndarray, n: int) -> np.ndarray:
+    """Relative change over n months; NaN when the earlier value is zero or missing."""
+    before = m.lagged(x, n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(before != 0, (x - before) / np.abs(before), np.nan)
 
 
 @_register(WINDOW)
-def trend(x: Column, n: int) -> Column:
+def trend(m: Months, x: np.ndarray, n: int) -> np.ndarray:
     """Least-squares slope per month over the last n months (needs three values)."""
-    frame = months(-(n - 1), 0)
-    t = F.when(x.isNotNull(), F.col(MONTH_INDEX).cast("double"))
-    count = F.count(x).over(frame)
-    st, sx = F.sum(t).over(frame), F.sum(x).over(frame)
-    stx, stt = F.sum(t * x).over(frame), F.sum(t * t).over(frame)
+    values = m.stack(x, n)
+    t = np.where(np.isnan(values), np.nan, -np.arange(n, dtype=float)[:, None])
+    count = (~np.isnan(values)).sum(axis=0)
+    st, sx = np.nansum(t, axis=0), np.nansum(values, axis=0)
+    stx, stt = np.nansum(t * values, axis=0), np.nansum(t * t, axis=0)
     denominator = count * stt - st * st
-    return F.when((count >= 3) & (denominator != 0), (count * stx - st * sx) / denominator)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = (count * stx - st * sx) / denominator
+    return np.where((count >= 3) & (denominator != 0), slope, np.nan)
 
 
 @_register(WINDOW)
-def months_since(x: Column) -> Column:
+def months_since(m: Months, x: np.ndarray) -> np.ndarray:
     """Months since the last month where the flag (> 0) was true (0 when it is true now)."""
-    last = F.max(F.when(x > 0, F.col(MONTH_INDEX))).over(months(None, 0))
-    return F.col(MONTH_INDEX) - last
+    last = m.running_max(np.where(x > 0, m.key, np.nan))
+    return m.key - last
 
 
 @_register(WINDOW)
-def spell(x: Column) -> Column:
+def spell(m: Months, x: np.ndarray) -> np.ndarray:
     """How long the flag (> 0) has been true: months since it was last false, or since the
-    month before the establishment's first one. 0 when false now, null when unknown now."""
-    last_false = F.max(F.when(x <= 0, F.col(MONTH_INDEX))).over(months(None, 0))
-    first = F.min(MONTH_INDEX).over(months(None, 0))
-    since = F.col(MONTH_INDEX) - F.coalesce(last_false, first - 1)
-    return F.when(x.isNull(), None).when(x <= 0, 0).otherwise(since)
+    month before the establishment's first one. 0 when false now, NaN when unknown now."""
+    last_false = m.running_max(np.where(x <= 0, m.key, np.nan))
+    since = m.key - np.where(np.isnan(last_false), m.first_key - 1, last_false)
+    return np.where(np.isnan(x), np.nan, np.where(x <= 0, 0.0, since))
 
 
 @_register(WINDOW)
-def cumulative_sum(x: Column) -> Column:
-    """Sum since the establishment's first month in the panel."""
-    return F.sum(x).over(months(None, 0))
+def cumulative_sum(m: Months, x: np.ndarray) -> np.ndarray:
+    """Sum since the establishment's first month in the panel (NaN before any value)."""
+    filled = np.nan_to_num(x)
+    total = np.cumsum(filled)
+    start = np.searchsorted(m.key, m.first_key)
+    before = np.where(start > 0, total[np.maximum(start - 1, 0)], 0.0)
+    seen = np.cumsum(~np.isnan(x))
+    seen_before = np.where(start > 0, seen[np.maximum(start - 1, 0)], 0)
+    return np.where(seen - seen_before > 0, total - before, np.nan)
 
 
-# --- row builders ------------------------------------------------------------------------------
+# --- row builders: (*inputs, *args) -------------------------------------------------------------
 
 
 @_register(ROW)
-def ratio(a: Column, b: Column) -> Column:
-    """a / b; null when b is zero or missing."""
-    return F.when(b != 0, a / b)
+def ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a / b; NaN when b is zero or missing."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b != 0, a / b, np.nan)
 
 
 @_register(ROW)
-def difference(a: Column, b: Column) -> Column:
+def difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a - b
 
 
 @_register(ROW)
-def total(*xs: Column) -> Column:
-    """Sum of the inputs, a missing one counting as zero; null when all are missing."""
-    summed = reduce(operator.add, [F.coalesce(x, F.lit(0.0)) for x in xs])
-    return F.when(F.coalesce(*xs).isNotNull(), summed)
+def total(*xs: np.ndarray) -> np.ndarray:
+    """Sum of the inputs, a missing one counting as zero; NaN when all are missing."""
+    stacked = np.stack(xs)
+    return np.where(np.isnan(stacked).all(axis=0), np.nan, np.nansum(stacked, axis=0))
 
 
 @_register(ROW)
-def positive(x: Column) -> Column:
-    """1.0 when x > 0, 0.0 when x <= 0, null when missing."""
-    return F.when(x.isNotNull(), (x > 0).cast("double"))
-
-
-@_register(ROW)
-def scaled(x: Column, factor: float) -> Column:
-    return x * F.lit(factor)
+def positive(x: np.ndarray) -> np.ndarray:
+    """1 when x > 0, 0 when x <= 0, NaN when missing."""
+    return np.where(np.isnan(x), np.nan, (x > 0).astype(float))

@@ -45,6 +45,25 @@ class Series:
     kind: str  # level | flow | rate | flag
 
 
+# Series of events: no record for a month means none happened (0), not "unknown".
+ZERO_WHEN_ABSENT = (
+    "dette_part_ouvriere",
+    "dette_part_patronale",
+    "nb_ecarts_ouverts",
+    "ap_heures_autorisees",
+    "ap_effectif_autorise",
+    "ap_demandes_en_cours",
+    "ap_heures_consommees",
+    "ap_montant_consomme",
+    "ap_effectif_consomme",
+    "delai_en_cours",
+    "delai_montant",
+    "delai_duree_jours",
+    "ccsf_en_cours",
+    "ccsf_refus",
+)
+
+
 # --- monthly series ------------------------------------------------------------------------------
 
 SOURCE_SERIES = (
@@ -62,10 +81,10 @@ SOURCE_SERIES = (
     Series("ap_montant_consomme", "partial_activity", "partial-activity allowance consumed (euros)", "flow"),
     Series("ap_effectif_consomme", "partial_activity", "employees in partial activity", "flow"),
     Series("delai_en_cours", "payment_delays", "a payment-delay agreement is in force", "flag"),
-    Series("delai_montant", "payment_delays", "amount of the payment-delay agreements in force (euros)", "level"),
-    Series("delai_duree_jours", "payment_delays", "length of the agreement in force (days)", "level"),
+    Series("delai_montant", "payment_delays", "amount of the payment-delay agreements in force (euros)", "step"),
+    Series("delai_duree_jours", "payment_delays", "length of the agreement in force (days)", "step"),
     Series("ccsf_en_cours", "payment_delays", "a CCSF settlement plan is open or approved", "flag"),
-    Series("ccsf_refus", "payment_delays", "the last CCSF decision was a refusal", "flag"),
+    Series("ccsf_refus", "payment_delays", "the last CCSF decision was a refusal", "event"),
 )  # fmt: skip
 
 # (name, builder, inputs, group, label, kind)
@@ -83,12 +102,13 @@ DERIVED_SERIES = (
     ("ap_heures_par_salarie", "ratio", ("ap_heures_consommees", "effectif"), "partial_activity", "partial-activity hours consumed per employee", "rate"),
     ("ap_taux_consommation", "ratio", ("ap_heures_consommees", "ap_heures_autorisees"), "partial_activity", "hours consumed / hours authorised", "rate"),
     ("effectif_part_entreprise", "ratio", ("effectif", "effectif_entreprise"), "headcount", "establishment's share of the company headcount", "rate"),
-    ("delai_montant_par_cotisation", "ratio", ("delai_montant", "cotisation_moy12"), "payment_delays", "agreement amount / mean monthly contribution", "rate"),
+    ("delai_montant_par_cotisation", "ratio", ("delai_montant", "cotisation_moy12"), "payment_delays", "agreement amount / mean monthly contribution", "step"),
 )  # fmt: skip
 
 # transforms by kind: (builder, args, name suffix, description template)
 _LAGS = {"level": (1, 2, 3, 6, 9, 12, 18, 24), "rate": (1, 2, 3, 6, 9, 12, 18, 24),
-         "flow": (1, 2, 3, 6, 12, 18, 24), "flag": (1, 3, 6, 12)}  # fmt: skip
+         "flow": (1, 2, 3, 6, 12, 18, 24), "flag": (1, 3, 6, 12), "step": (1, 3, 6, 12),
+         "event": ()}  # fmt: skip
 TRANSFORMS = {
     "level": [("rolling_mean", (3,)), ("rolling_mean", (6,)), ("rolling_mean", (12,)),
               ("rolling_min", (3,)), ("rolling_min", (12,)), ("rolling_max", (3,)),
@@ -104,6 +124,10 @@ TRANSFORMS = {
              ("rolling_min", (12,)), ("rolling_max", (12,)), ("diff", (1,)), ("diff", (12,)),
              ("pct_change", (12,)), ("trend", (6,)), ("trend", (12,)), ("cumulative_sum", ())],
     "flag": [("rolling_sum", (12,)), ("rolling_sum", (24,)), ("spell", ()), ("months_since", ())],
+    # rare events, whose histories carry too little in a year of data: the current value only
+    "event": [],
+    # piecewise-constant amounts (an agreement's amount while it runs): levels and changes
+    "step": [("rolling_mean", (12,)), ("rolling_max", (12,)), ("diff", (1,)), ("diff", (12,))],
 }  # fmt: skip
 SUFFIX = {
     "lag": "lag{0}", "rolling_mean": "moy{0}", "rolling_sum": "cumul{0}", "rolling_min": "min{0}",

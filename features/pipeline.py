@@ -15,7 +15,8 @@ from common.config import PanelConfig
 from common.lake import Lake
 from common.plans import PlanReport, plan_report
 from features import silver as S
-from features.panel import PanelSettings, build_panel
+from features.compute import PanelSettings
+from features.panel import build_panel
 from ingestion.current import current_records
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,7 @@ def run_panel(
     else:
         delta_io.write(panel, lake.panel, partition_by=["periode"])
     panel_seconds = time.monotonic() - began
+    spark.catalog.clearCache()  # the panel's cached inputs
     summary = (
         delta_io.read(spark, lake.panel)
         .agg(

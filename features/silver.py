@@ -18,9 +18,9 @@ from pyspark.sql import functions as F
 
 from common.geo import DEPARTEMENTS
 from common.naf import SECTION_OF_DIVISION
-from features.builders import MONTH_INDEX
 from parsers.formats import AF_FIGURES, DIRCO_FIGURES, INDMAP_FIGURES
 
+MONTH_INDEX = "month_index"  # months since January 2000 (0 = 2000-01)
 CCSF_HOLDS_MONTHS = 24
 
 # DGFiP columns -> figure names of the catalog
@@ -81,7 +81,10 @@ def debt(debit: DataFrame, last_month: int) -> DataFrame:
         F.coalesce("part_patronale", F.lit(0.0)).alias("pp"),
     )
     following = F.lead("start").over(Window.partitionBy(*gap).orderBy("numero_historique"))
-    states = states.withColumn("end", F.greatest(following, F.col("start")))
+    # the next state takes over, never before this one starts; the last state holds
+    states = states.withColumn(
+        "end", F.when(following.isNotNull(), F.greatest(following, F.col("start")))
+    )
     opened = ((F.col("po") + F.col("pp")) > 0).cast("int")
     changes = states.select(
         "numero_compte",
@@ -222,9 +225,11 @@ def payment_delays(delai: DataFrame, ccsf: DataFrame) -> DataFrame:
     until = F.least(
         F.coalesce(following - 1, decided + CCSF_HOLDS_MONTHS - 1), decided + CCSF_HOLDS_MONTHS - 1
     )
-    plans = ccsf.where(F.col("date_traitement").isNotNull() & F.col("siret").isNotNull()).select(
+    decisions = ccsf.where(F.col("date_traitement").isNotNull() & F.col("siret").isNotNull())
+    decisions = decisions.select("siret", "stade", decided.alias("first"), until.alias("last"))
+    plans = decisions.select(
         "siret",
-        F.explode(_months_between(decided, until)).alias(MONTH_INDEX),
+        F.explode(_months_between(F.col("first"), F.col("last"))).alias(MONTH_INDEX),
         F.col("stade").isin("DEBUT", "APPROB").cast("double").alias("ccsf_en_cours"),
         (F.col("stade") == "REFUS").cast("double").alias("ccsf_refus"),
     )

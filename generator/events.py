@@ -125,8 +125,8 @@ def debt_and_agreements(scenario, world, z, active, due, po, pp, deferral, stop,
         delais["days"].append(length)
         delais["amount"].append(np.round(debt[idx, u], 2))
 
-        plans = active[:, u] & ~ccsf_seen & (debt[:, u] > 3 * mean_due[:, u]) & (mean_due[:, u] > 0)
-        plans &= rng.uniform(size=n_e) < 0.04
+        plans = active[:, u] & ~ccsf_seen & (debt[:, u] > 2 * mean_due[:, u]) & (mean_due[:, u] > 0)
+        plans &= rng.uniform(size=n_e) < 0.12
         idx = np.flatnonzero(plans)
         ccsf_seen[idx] = True
         opened_on = starts[u + 1] + _days(rng.integers(0, 20, idx.size))

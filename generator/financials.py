@@ -33,7 +33,15 @@ def tax_returns(scenario, world, dyn, rng: np.random.Generator) -> dict[str, np.
         world.e_company, minlength=n_c
     )
 
-    rows: dict[str, list] = {"company": [], "deb": [], "fin": [], "zbar": [], "staff": []}
+    rows: dict[str, list] = {
+        "company": [],
+        "deb": [],
+        "fin": [],
+        "zbar": [],
+        "staff": [],
+        "capital": [],
+    }
+    capital = world.c_capital.astype(float)
     for year in range(scenario.start_year - 2, scenario.start_year + months // 12 + 1):
         fin = (
             np.array([np.datetime64(f"{year:04d}-{m:02d}", "M") for m in world.c_fy_end]) + 1
@@ -50,9 +58,13 @@ def tax_returns(scenario, world, dyn, rng: np.random.Generator) -> dict[str, np.
         exists = world.c_created <= deb
         missing = rng.uniform(size=n_c) < _sigmoid(-3.2 + 1.0 * zbar)
         keep = (filed_on <= window_end) & ~stopped & exists & ~missing & (staff > 0)
+        # capital is raised now and then, and stays raised
+        capital = np.round(
+            capital * np.where(rng.uniform(size=n_c) < 0.06, rng.uniform(1.2, 3.0, n_c), 1.0), -2
+        )
         for key, value in (("company", np.flatnonzero(keep)), ("deb", deb[keep]),
-                           ("fin", fin[keep]),
-                           ("zbar", zbar[keep]), ("staff", staff[keep])):  # fmt: skip
+                           ("fin", fin[keep]), ("zbar", zbar[keep]), ("staff", staff[keep]),
+                           ("capital", capital[keep])):  # fmt: skip
             rows[key].append(value)
     r = {k: np.concatenate(v) for k, v in rows.items()}
     c, zbar, staff, n = r["company"], r["zbar"], r["staff"], len(r["company"])
@@ -67,7 +79,8 @@ def tax_returns(scenario, world, dyn, rng: np.random.Generator) -> dict[str, np.
     payroll = staff * wage[c] * 12
     social = payroll * 0.42
     value_added = ebitda + payroll + social + 0.02 * turnover
-    equity = world.c_capital[c] + turnover * (0.15 - 0.08 * zbar + noise(0.05))
+    capital = r["capital"]
+    equity = capital + turnover * (0.15 - 0.08 * zbar + noise(0.05))
     figures = {
         "mnt_af_ca": turnover,
         "mnt_af_sig_ebe_ret": ebitda,
@@ -89,7 +102,7 @@ def tax_returns(scenario, world, dyn, rng: np.random.Generator) -> dict[str, np.
         "d_actf_stk_march_net": turnover * _STOCK_SHARE[g] * np.exp(noise(0.2)),
         "d_actf_stk_mat1e_net": turnover * _STOCK_SHARE[g] * 0.5 * np.exp(noise(0.3)),
         "d_dvs_376_nbr_pers": np.round(staff),
-        "d_passf_120_k": world.c_capital[c],
+        "d_passf_120_k": capital,
         "d_passf_142_k_propres": equity,
         "rto_invest_ca": np.maximum(0.04 - 0.01 * zbar + noise(0.02), 0),
         "rto_af_solidite_financiere": 0.35 - 0.1 * zbar + noise(0.08),

@@ -37,3 +37,36 @@ def mlflow_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         update={"artifact_root": str(tmp_path / "artifacts")}
     )
     mlflow.set_tracking_uri(None)
+
+
+class World:
+    """A small generated world taken through generate, ingest and panel, shared by the tests
+    of the later stages (panel, training, scoring)."""
+
+    def __init__(self, root: Path, settings: Settings, spark):
+        from common.lake import Lake
+        from features.pipeline import run_panel
+        from generator.delivery import Request, write_delivery
+        from generator.scenario import make_scenario
+        from ingestion.pipeline import ingest_batch
+
+        self.root = root
+        self.request = Request(establishments=1500, months=48, start="2017-01", seed=21,
+                               bad_line_rate=0.002, yearly_failure_rate=0.02)  # fmt: skip
+        scenario = make_scenario(self.request.seed, self.request.start, self.request.months,
+                                 self.request.yearly_failure_rate)  # fmt: skip
+        self.raw, self.truth = root / "raw", root / "truth"
+        self.manifest = write_delivery(spark, scenario, self.request, self.raw, self.truth)
+        self.settings = settings.model_copy(
+            update={"lake": settings.lake.model_copy(update={"root": str(root / "lake")})}
+        )
+        self.lake = Lake.from_settings(self.settings)
+        ingest_batch(
+            spark, self.lake, PROJECT_ROOT / "expectations", root / "runs", str(self.raw), "2021-01"
+        )
+        self.panel_run = run_panel(spark, self.lake, self.settings.panel)
+
+
+@pytest.fixture(scope="session")
+def world(spark, settings, tmp_path_factory) -> World:
+    return World(tmp_path_factory.mktemp("world"), settings, spark)

@@ -4,88 +4,86 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
+import pandas as pd
 import pytest
 from pyspark.sql import functions as F
-from pyspark.testing import assertDataFrameEqual
 
 from features import builders as B
 from features import silver as S
-from features.panel import PanelSettings, population
+from features.compute import PanelSettings, population
+
+nan = np.nan
 
 # Establishment A reports months 0, 1, 2, 4, 5 (month 3 is a gap, month 2 a null);
 # B has a single month.
-ROWS = [("a", "A", 0, 1.0, 1.0), ("a", "A", 1, 2.0, 0.0), ("a", "A", 2, None, None),
-        ("a", "A", 4, 4.0, 1.0), ("a", "A", 5, 8.0, 0.0), ("b", "B", 0, 10.0, 1.0)]  # fmt: skip
-SCHEMA = "siren string, siret string, month_index int, x double, f double"
+SIRET = np.array(["A", "A", "A", "A", "A", "B"])
+MONTH = np.array([0, 1, 2, 4, 5, 0])
+X = np.array([1.0, 2.0, nan, 4.0, 8.0, 10.0])
+FLAG = np.array([1.0, 0.0, nan, 1.0, 0.0, 1.0])
 
 
-@pytest.fixture(scope="module")
-def frame(spark):
-    return spark.createDataFrame(ROWS, SCHEMA)
+def months() -> B.Months:
+    return B.Months(pd.factorize(SIRET)[0], MONTH)
 
 
-def values(frame, column) -> list:
-    rows = frame.select("siret", "month_index", column.alias("v")).orderBy("siret", "month_index")
-    return [r.v for r in rows.collect()]
+def same(got, expected) -> None:
+    np.testing.assert_allclose(
+        np.asarray(got, dtype=float), np.asarray(expected, dtype=float), equal_nan=True
+    )
 
 
 @pytest.mark.parametrize(
     "builder, args, expected",
     [
-        ("lag", (1,), [None, 1.0, 2.0, None, 4.0, None]),  # month 3 missing: no value for month 4
-        ("lag", (2,), [None, None, 1.0, None, None, None]),  # month 2 is null
+        ("lag", (1,), [nan, 1.0, 2.0, nan, 4.0, nan]),  # month 3 missing: no value for month 4
+        ("lag", (2,), [nan, nan, 1.0, nan, nan, nan]),  # month 2 is null
         ("rolling_mean", (3,), [1.0, 1.5, 1.5, 4.0, 6.0, 10.0]),
         ("rolling_sum", (3,), [1.0, 3.0, 3.0, 4.0, 12.0, 10.0]),
         ("rolling_min", (3,), [1.0, 1.0, 1.0, 4.0, 4.0, 10.0]),
         ("rolling_max", (3,), [1.0, 2.0, 2.0, 4.0, 8.0, 10.0]),
-        ("diff", (1,), [None, 1.0, None, None, 4.0, None]),
-        ("pct_change", (1,), [None, 1.0, None, None, 1.0, None]),
+        ("diff", (1,), [nan, 1.0, nan, nan, 4.0, nan]),
+        ("pct_change", (1,), [nan, 1.0, nan, nan, 1.0, nan]),
         ("cumulative_sum", (), [1.0, 3.0, 3.0, 7.0, 15.0, 10.0]),
     ],
 )
-def test_window_builders(frame, builder, args, expected) -> None:
-    assert values(frame, B.WINDOW[builder](F.col("x"), *args)) == expected
+def test_window_builders(builder, args, expected) -> None:
+    same(B.WINDOW[builder](months(), X, *args), expected)
 
 
-def test_trend_is_the_least_squares_slope_over_calendar_months(frame) -> None:
-    got = values(frame, B.trend(F.col("x"), 6))
-    # month 4: points (0,1) (1,2) (4,4); month 5: (0,1) (1,2) (4,4) (5,8); fewer than 3: null
-    assert got[:3] == [None, None, None]
-    assert got[3] == pytest.approx(19 / 26)
-    assert got[4] == pytest.approx(82 / 68)
-    assert got[5] is None
+def test_trend_is_the_least_squares_slope_over_calendar_months() -> None:
+    got = B.trend(months(), X, 6)
+    # month 4: points (0,1) (1,2) (4,4); month 5: (0,1) (1,2) (4,4) (5,8); fewer than 3: NaN
+    same(got, [nan, nan, nan, 19 / 26, 82 / 68, nan])
 
 
-def test_flag_builders(frame) -> None:
-    assert values(frame, B.months_since(F.col("f"))) == [0, 1, 2, 0, 1, 0]
+def test_flag_builders() -> None:
+    same(B.months_since(months(), FLAG), [0, 1, 2, 0, 1, 0])
     # months since the flag was last false (month 1), the gap and the null month included
-    assert values(frame, B.spell(F.col("f"))) == [1, 0, None, 3, 0, 1]
+    same(B.spell(months(), FLAG), [1, 0, nan, 3, 0, 1])
 
 
-def test_row_builders(spark) -> None:
-    frame = spark.createDataFrame([(6.0, 3.0), (1.0, 0.0), (None, 2.0), (-1.0, None)], "a double, b double")
-    got = frame.select(
-        B.ratio(F.col("a"), F.col("b")).alias("ratio"),
-        B.total(F.col("a"), F.col("b")).alias("total"),
-        B.positive(F.col("a")).alias("positive"),
-    )
-    expected = spark.createDataFrame(
-        [(2.0, 9.0, 1.0), (None, 1.0, 1.0), (None, 2.0, None), (None, -1.0, 0.0)],
-        "ratio double, total double, positive double",
-    )
-    assertDataFrameEqual(got, expected)
+def test_row_builders() -> None:
+    a, b = np.array([6.0, 1.0, nan, -1.0]), np.array([3.0, 0.0, 2.0, nan])
+    same(B.ratio(a, b), [2.0, nan, nan, nan])
+    same(B.total(a, b), [9.0, 1.0, 2.0, -1.0])
+    same(B.total(np.array([nan]), np.array([nan])), [nan])
+    same(B.positive(a), [1.0, 1.0, nan, 0.0])
 
 
-def test_no_builder_reads_a_later_month(frame) -> None:
-    """Every window frame ends at the current month: changing month 5 changes no earlier row."""
-    changed = frame.withColumn("x", F.when(F.col("month_index") == 5, F.lit(1000.0)).otherwise(F.col("x")))
+def test_no_builder_reads_a_later_month() -> None:
+    """Changing month 5 changes no earlier row, for every window builder."""
+    changed = np.where(MONTH == 5, 1000.0, X)
     for name, fn in B.WINDOW.items():
         args = () if name in ("cumulative_sum", "months_since", "spell") else (3,)
-        column = F.col("f") if name in ("months_since", "spell") else F.col("x")
-        before = values(frame.where("month_index < 5"), fn(column, *args))
-        after = values(changed, fn(column, *args))
-        rows_before_5 = [v for v, r in zip(after, ROWS, strict=True) if r[2] < 5]
-        assert before == rows_before_5, name
+        before, after = fn(months(), X, *args), fn(months(), changed, *args)
+        earlier = MONTH < 5
+        same(after[earlier], before[earlier])
+
+
+def test_rows_must_be_sorted() -> None:
+    with pytest.raises(ValueError, match="sorted"):
+        B.Months(np.array([0, 0]), np.array([2, 1]))
 
 
 # --- silver rules -------------------------------------------------------------------------
@@ -124,7 +122,10 @@ def test_processing_month_moves_after_the_20th(spark) -> None:
 
 def test_contributions_spread_over_their_months(spark) -> None:
     cotisation = spark.createDataFrame(
-        [("C", "S", dt.date(2018, 1, 1), 3, 300.0, 150.0), ("C", "S", dt.date(2018, 2, 1), 1, 10.0, 10.0)],
+        [
+            ("C", "S", dt.date(2018, 1, 1), 3, 300.0, 150.0),
+            ("C", "S", dt.date(2018, 2, 1), 1, 10.0, 10.0),
+        ],
         "numero_compte string, siret string, periode_debut date, nb_mois int, du double, encaisse double",
     )
     got = S.contributions(cotisation).orderBy("month_index")
@@ -138,20 +139,44 @@ def test_a_request_counts_from_its_decision(spark) -> None:
         [("S", dt.date(2020, 3, 1), dt.date(2020, 5, 31), dt.date(2020, 4, 10), 300.0, 5)],
         "siret string, periode_debut date, periode_fin date, date_statut date, hta double, effectif_autorise int",
     )
-    conso = spark.createDataFrame([], "siret string, periode date, heures_consommees double, montant double, effectif int")
+    conso = spark.createDataFrame(
+        [], "siret string, periode date, heures_consommees double, montant double, effectif int"
+    )
     got = S.partial_activity(requests, conso).orderBy("month_index")
     # three months, 100 hours each; March is before the decision: not known then
-    assert [(r.month_index % 12 + 1, r.ap_heures_autorisees) for r in got.collect()] == [(4, 100.0), (5, 100.0)]
+    assert [(r.month_index % 12 + 1, r.ap_heures_autorisees) for r in got.collect()] == [
+        (4, 100.0),
+        (5, 100.0),
+    ]
 
 
 def test_a_fiscal_year_is_known_after_the_filing_lag(spark) -> None:
     af = spark.createDataFrame(
-        [("123456789", dt.date(2018, 12, 31), "1", 100.0, "b", 1), ("123456789", dt.date(2019, 12, 31), "1", 120.0, "b", 2),
-         ("123456789", dt.date(2019, 12, 31), "2", None, "b", 3)],  # a second, less complete filing
+        [
+            ("123456789", dt.date(2018, 12, 31), "1", 100.0, "b", 1),
+            ("123456789", dt.date(2019, 12, 31), "1", 120.0, "b", 2),
+            ("123456789", dt.date(2019, 12, 31), "2", None, "b", 3),
+        ],  # a second, less complete filing
         "siren string, date_fin_exercice date, no_ocfi string, mnt_af_ca double, batch_id string, line_number int",
     )
-    empty = af.select("siren", "date_fin_exercice", "batch_id", "line_number")
-    years = S.financials(af, empty, empty, filing_lag_months=6).orderBy("date_fin_exercice").collect()
+    from parsers.formats import AF_FIGURES, DIRCO_FIGURES, INDMAP_FIGURES
+
+    def complete(frame, figures):
+        return frame.select(
+            "*", *[F.lit(None).cast("double").alias(c) for c in figures if c not in frame.columns]
+        )
+
+    base = af.select("siren", "date_fin_exercice", "batch_id", "line_number").limit(0)
+    years = (
+        S.financials(
+            complete(af, AF_FIGURES),
+            complete(base, INDMAP_FIGURES),
+            complete(base, DIRCO_FIGURES),
+            6,
+        )
+        .orderBy("date_fin_exercice")
+        .collect()
+    )
     assert [(r.disponible % 12 + 1, r.jusqua, r.ca, r.ca_n1) for r in years] == [
         (6, years[1].disponible - 1, 100.0, None),  # known from June 2019 until May 2020
         (6, None, 120.0, 100.0),
@@ -161,23 +186,29 @@ def test_a_fiscal_year_is_known_after_the_filing_lag(spark) -> None:
 # --- population ------------------------------------------------------------------------------
 
 
-def test_population_edges(spark) -> None:
+def test_population_edges() -> None:
     settings = PanelSettings(start_index=0, last_index=100, horizon_months=18, min_employees=10,
                              lookback_months=12, excluded_naf_sections=("O", "P"),
                              public_legal_prefixes=("4", "7"), partitions=2)  # fmt: skip
     rows = [
         # exactly ten employees: in
-        ("1", "E10", 20, 10.0, None, "5710", "C"),
+        ("1", "E10", 20, 10.0, nan, "5710", "C"),
         # a firm that drops below ten: in for 12 months after its last month at ten, then out
-        *[("2", "DROP", m, 10.0 if m == 20 else 9.0, None, "5710", "C") for m in range(20, 34)],
+        *[("2", "DROP", m, 10.0 if m == 20 else 9.0, nan, "5710", "C") for m in range(20, 34)],
         # a public body and an education establishment: out
-        ("3", "PUB", 20, 50.0, None, "7210", "C"),
-        ("4", "EDU", 20, 50.0, None, "5710", "P"),
+        ("3", "PUB", 20, 50.0, nan, "7210", "C"),
+        ("4", "EDU", 20, 50.0, nan, "5710", "P"),
         # not reported this month (no headcount, no contribution): out
-        ("5", "SILENT", 20, None, None, "5710", "C"),
+        ("5", "SILENT", 20, nan, nan, "5710", "C"),
     ]
-    frame = spark.createDataFrame(rows, "siren string, siret string, month_index int, effectif double, "
-                                  "cotisation_due double, code_categorie_juridique string, section_naf string")  # fmt: skip
-    kept = frame.where(population(frame, settings)).select("siret", "month_index").collect()
-    got = sorted((r.siret, r.month_index) for r in kept)
-    assert got == [("DROP", m) for m in range(20, 32)] + [("E10", 20)]
+    chunk = pd.DataFrame(rows, columns=["siren", "siret", "month_index", "effectif", "cotisation_due",
+                                        "code_categorie_juridique", "section_naf"])  # fmt: skip
+    m = B.Months(pd.factorize(chunk["siret"])[0], chunk["month_index"].to_numpy())
+    cols = {
+        "effectif": chunk["effectif"].to_numpy(),
+        "cotisation_due": chunk["cotisation_due"].to_numpy(),
+    }
+    kept = chunk.loc[population(chunk, cols, m, settings), ["siret", "month_index"]]
+    assert sorted(map(tuple, kept.to_numpy().tolist())) == [("DROP", m) for m in range(20, 32)] + [
+        ("E10", 20)
+    ]

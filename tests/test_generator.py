@@ -303,7 +303,9 @@ def test_debt_and_partial_activity_precede_failures(delivery) -> None:
     before_crisis = pd.Timestamp("2020-01-01")  # the window's crisis starts in March 2020
     debit = read(raw, "debit")
     debit = debit[debit["Num_Hist_Ecn"] == "1"]
-    processed = debit["Dt_trt_ecn"].map(lambda v: str(int(v) + 19000000) if str(v).isdigit() else None)
+    processed = debit["Dt_trt_ecn"].map(
+        lambda v: str(int(v) + 19000000) if str(v).isdigit() else None
+    )
     debit = debit.assign(date=pd.to_datetime(processed, format="%Y%m%d", errors="coerce"))
     requests = read(raw, "apdemande")
     requests = requests.assign(

@@ -1,0 +1,89 @@
+"""Benchmark of jobs/panel.py at several scales, with its I/O floor.
+
+    .venv/bin/python -m bench.panel [--scales 5000x72,20000x72,80000x72]
+
+For each scale: generate, ingest, build the panel (timed), then the I/O floor
+(bench/panel_floor.py: same inputs read, a table of the panel's size written, no
+computation). Writes bench/results/panel.{json,md}. Target: 20k x 72 in under 10
+minutes, time about linear in establishments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import sys
+
+from bench.harness import ROOT, machine, run_job, run_summary, save
+
+WORK = ROOT / "work" / "bench" / "panel"
+
+
+def _check(run, what: str) -> None:
+    if run.returncode != 0:
+        sys.exit(f"{what} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--scales", default="5000x72,20000x72,80000x72")
+    args = parser.parse_args()
+    results = []
+    for scale in args.scales.split(","):
+        n, months = (int(v) for v in scale.split("x"))
+        folder = WORK / scale
+        shutil.rmtree(folder, ignore_errors=True)
+        lake = str(folder / "lake")
+        print(f"{scale}: generating and ingesting ...", flush=True)
+        _check(run_job(["jobs/generate.py", "--establishments", str(n), "--months", str(months),
+                        "--seed", "1", "--out", str(folder / "raw")]), "generate")  # fmt: skip
+        _check(
+            run_job(
+                ["jobs/ingest.py", "--raw", str(folder / "raw"), "--batch", "bench", "--lake", lake]
+            ),
+            "ingest",
+        )
+        print(f"{scale}: panel ...", flush=True)
+        run = run_job(["jobs/panel.py", "--lake", lake])
+        _check(run, "panel")
+        out = run.stdout
+        rows = int(re.search(r"([\d,]+) rows", out).group(1).replace(",", ""))
+        variables = int(re.search(r"(\d+) variables", out).group(1))
+        plan = re.search(r"plan: (\d+) shuffles, (\d+) broadcasts, planned in ([\d.]+) s", out)
+        silver = float(re.search(r"silver (\d+) s", out).group(1))
+        panel_s = float(re.search(r"panel (\d+) s", out).group(1))
+        floor = run_job(["bench/panel_floor.py", "--lake", lake, "--out", str(folder / "floor")])
+        _check(floor, "floor")
+        floor_s = float(re.search(r"written in ([\d.]+) s", floor.stdout).group(1))
+        results.append({
+            "scale": scale, **run_summary(run), "rows": rows, "variables": variables,
+            "shuffles": int(plan.group(1)), "broadcasts": int(plan.group(2)),
+            "planning_seconds": float(plan.group(3)), "silver_seconds": silver,
+            "panel_seconds": panel_s, "floor_seconds": floor_s,
+        })  # fmt: skip
+        print(
+            f"  {run.seconds:.0f} s total, panel {panel_s:.0f} s, floor {floor_s:.0f} s", flush=True
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+
+    md = ["# Panel benchmark", "", f"Machine: {machine()}", "",
+          "Wall time is the whole job (Spark start, silver tables, panel); *panel* is computing and "
+          "writing the gold table; the floor reads the same inputs and writes a table of the "
+          "panel's size with no computation.", "",
+          "| establishments x months | wall (s) | silver (s) | panel (s) | floor (s) | panel / floor | rows | "
+          "rows/s (panel) | variables x rows / s | shuffles | planning (s) | driver Python peak (MiB) | JVM peak (MiB) |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in results:
+        md.append(f"| {r['scale']} | {r['seconds']:.0f} | {r['silver_seconds']:.0f} | {r['panel_seconds']:.0f} | "
+                  f"{r['floor_seconds']:.0f} | {r['panel_seconds'] / max(r['floor_seconds'], 1):.1f} | {r['rows']:,} | "
+                  f"{r['rows'] / r['panel_seconds']:,.0f} | {r['rows'] * r['variables'] / r['panel_seconds']:,.0f} | "
+                  f"{r['shuffles']} | {r['planning_seconds']:.1f} | {r['peak_driver_python_mb']} | {r['peak_jvm_mb']} |")  # fmt: skip
+    path = save("panel", {"machine": machine(), "runs": results}, "\n".join(md) + "\n")
+    print(path.read_text())
+
+
+if __name__ == "__main__":
+    main()

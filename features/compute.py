@@ -1,0 +1,188 @@
+"""The catalog's variables, population and targets on one chunk of the panel (pandas).
+
+A chunk holds whole companies, rows sorted by (siren, siret, month). Everything
+here is vectorised over the chunk: one numpy operation per variable, never one
+per establishment or per row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from features import builders as B
+from features.catalog import ZERO_WHEN_ABSENT, Variable
+
+DESCRIPTIVE = (
+    "code_naf",
+    "section_naf",
+    "division_naf",
+    "code_departement",
+    "code_region",
+    "code_categorie_juridique",
+)
+KEYS = ("siren", "siret", "month_index")
+
+
+@dataclass(frozen=True)
+class PanelSettings:
+    start_index: int  # first month of the panel (month index: months since 2000-01)
+    last_index: int  # last month covered by the data
+    horizon_months: int
+    min_employees: int
+    lookback_months: int
+    excluded_naf_sections: tuple[str, ...]
+    public_legal_prefixes: tuple[str, ...]
+    partitions: int
+
+
+def closure(variables: tuple[Variable, ...], names: set[str]) -> tuple[Variable, ...]:
+    """The variables needed to compute ``names``, in catalog order."""
+    by_name = {v.name: v for v in variables}
+    needed, todo = set(), list(names)
+    while todo:
+        name = todo.pop()
+        if name not in needed:
+            needed.add(name)
+            todo += list(by_name[name].inputs)
+    return tuple(v for v in variables if v.name in needed)
+
+
+def compute_series(
+    chunk: pd.DataFrame, variables: tuple[Variable, ...]
+) -> tuple[dict[str, np.ndarray], B.Months]:
+    """Source, window and row variables (company and sector ones are done apart)."""
+    establishment = pd.factorize(chunk["siret"].to_numpy(), sort=False)[0]
+    months = B.Months(establishment, chunk["month_index"].to_numpy())
+    cols: dict[str, np.ndarray] = {}
+    for v in variables:
+        if v.builder == "source":
+            values = chunk[v.name].to_numpy(dtype=float, na_value=np.nan)
+            cols[v.name] = np.nan_to_num(values, nan=0.0) if v.name in ZERO_WHEN_ABSENT else values
+        elif v.builder in B.WINDOW:
+            cols[v.name] = B.WINDOW[v.builder](months, cols[v.inputs[0]], *v.args)
+        elif v.builder in B.ROW:
+            cols[v.name] = B.ROW[v.builder](*[cols[i] for i in v.inputs], *v.args)
+    return cols, months
+
+
+def population(
+    chunk: pd.DataFrame, cols: dict[str, np.ndarray], months: B.Months, s: PanelSettings
+) -> np.ndarray:
+    """Reported this month (a headcount or a contribution); employs or has employed at least
+    ``min_employees`` in the last ``lookback_months`` months, this one included; not a public
+    body (legal category) nor public administration or education (NAF sections); inside the
+    panel's months."""
+    reported = ~np.isnan(cols["effectif"]) | ~np.isnan(cols["cotisation_due"])
+    peak = np.nan_to_num(B.rolling_max(months, cols["effectif"], s.lookback_months), nan=-1)
+    category = chunk["code_categorie_juridique"].fillna("").astype(str)
+    public = (
+        category.str.startswith(s.public_legal_prefixes).to_numpy()
+        if s.public_legal_prefixes
+        else False
+    )
+    sector = chunk["section_naf"].isin(s.excluded_naf_sections).to_numpy()
+    month = months.month
+    inside = (month >= s.start_index) & (month <= s.last_index)
+    return reported & (peak >= s.min_employees) & ~public & ~sector & inside
+
+
+def company_aggregates(
+    chunk: pd.DataFrame, cols: dict[str, np.ndarray], variables: tuple[Variable, ...]
+) -> dict[str, np.ndarray]:
+    """Aggregates over the company's establishments reporting that month."""
+    wanted = [v for v in variables if v.builder in B.COMPANY]
+    if not wanted:
+        return {}
+    reported = ~np.isnan(cols["effectif"]) | ~np.isnan(cols["cotisation_due"])
+    frame = pd.DataFrame(
+        {"siren": chunk["siren"].to_numpy(), "month": chunk["month_index"].to_numpy()}
+    )
+    for v in wanted:
+        frame[v.name] = np.where(reported, cols[v.inputs[0]], np.nan)
+    how = {
+        "company_sum": "sum",
+        "company_max": "max",
+        "company_mean": "mean",
+        "company_count": "count",
+    }
+    grouped = frame.groupby(["siren", "month"], sort=False)
+    out = {}
+    for v in wanted:
+        values = grouped[v.name].transform(how[v.builder]).to_numpy(dtype=float)
+        if v.builder == "company_sum":  # a sum of nothing is unknown, not zero
+            values = np.where(grouped[v.name].transform("count").to_numpy() > 0, values, np.nan)
+        out[v.name] = values
+    return out
+
+
+def sector_zscores(
+    chunk: pd.DataFrame,
+    cols: dict[str, np.ndarray],
+    variables: tuple[Variable, ...],
+    stats: pd.DataFrame,
+) -> dict[str, np.ndarray]:
+    """(x - sector mean) / sector standard deviation, per NAF division and month."""
+    wanted = [v for v in variables if v.builder in B.SECTOR]
+    keys = pd.DataFrame(
+        {
+            "division_naf": chunk["division_naf"].to_numpy(),
+            "month_index": chunk["month_index"].to_numpy(),
+        }
+    )
+    joined = keys.merge(stats, on=["division_naf", "month_index"], how="left")
+    out = {}
+    for v in wanted:
+        mean = joined.get(f"mean_{v.inputs[0]}", pd.Series(np.nan, index=joined.index)).to_numpy(
+            dtype=float
+        )
+        std = joined.get(f"std_{v.inputs[0]}", pd.Series(np.nan, index=joined.index)).to_numpy(
+            dtype=float
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[v.name] = np.where(std > 0, (cols[v.inputs[0]] - mean) / std, np.nan)
+    return out
+
+
+def targets(chunk: pd.DataFrame, s: PanelSettings) -> dict[str, np.ndarray]:
+    """Label: the company's first opening judgment falls in months m+1 .. m+horizon."""
+    m = chunk["month_index"].to_numpy()
+    j = chunk["mois_premiere_ouverture"].to_numpy(dtype=float, na_value=np.nan)
+    return {
+        "cible": ((j > m) & (j <= m + s.horizon_months)).astype(np.int32),
+        "signal_fort": j <= m,
+        "horizon_complet": m + s.horizon_months <= s.last_index,
+    }
+
+
+def compute_chunk(
+    chunk: pd.DataFrame, variables: tuple[Variable, ...], s: PanelSettings, stats: pd.DataFrame
+) -> pd.DataFrame:
+    """The panel rows of a chunk: keys, description, variables, targets (population only)."""
+    cols, months = compute_series(chunk, variables)
+    keep = population(chunk, cols, months, s)
+    cols.update(company_aggregates(chunk, cols, variables))
+    rows = chunk.loc[keep]
+    kept = {name: values[keep] for name, values in cols.items()}
+    kept.update(sector_zscores(rows, kept, variables, stats))
+    out = {k: rows[k].to_numpy() for k in (*KEYS, *DESCRIPTIVE, "mois_premiere_ouverture")}
+    out.update({v.name: kept[v.name] for v in variables})
+    out.update(targets(rows, s))
+    return pd.DataFrame(out)
+
+
+def sector_inputs(
+    chunk: pd.DataFrame, variables: tuple[Variable, ...], s: PanelSettings
+) -> pd.DataFrame:
+    """The population rows' values of the variables sector z-scores are taken on."""
+    names = {v.inputs[0] for v in variables if v.builder in B.SECTOR}
+    cols, months = compute_series(chunk, closure(variables, names | {"effectif", "cotisation_due"}))
+    keep = population(chunk, cols, months, s)
+    out = {
+        "division_naf": chunk["division_naf"].to_numpy()[keep],
+        "month_index": chunk["month_index"].to_numpy()[keep],
+    }
+    out.update({n: cols[n][keep] for n in sorted(names)})
+    return pd.DataFrame(out)

@@ -1,0 +1,187 @@
+"""The monthly panel on a small generated world: content, no look-ahead, partial rewrites."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from pyspark.sql import functions as F
+
+from common import delta_io
+from features import silver as S
+from features.catalog import catalog, model_features, reference_set, version
+from features.document import TARGET, render
+from features.health import variable_health
+from features.panel import build_panel
+from features.pipeline import panel_settings, read_bronze, run_panel
+
+pytestmark = pytest.mark.slow
+
+
+def test_catalog_is_large_distinct_and_documented() -> None:
+    names = [v.name for v in catalog()]
+    assert len(set(names)) == len(names) >= 800
+    assert len(model_features()) >= 800
+    assert 30 <= len(reference_set()) <= 40
+    assert {"dette_part_ouvriere_lag12", "ratio_dette", "cotisation_moy12", "fin_marge_ebe"} <= set(
+        reference_set()
+    )
+    assert TARGET.read_text() == render(), (
+        "docs/variables.md is out of date: python -m features.document"
+    )
+    assert len(version()) == 16
+
+
+def test_panel_rows_keys_and_targets(spark, world) -> None:
+    panel = delta_io.read(spark, world.lake.panel)
+    names = {v.name for v in catalog()}
+    assert names <= set(panel.columns)
+    assert panel.groupBy("siret", "periode").count().where("count > 1").count() == 0
+    run = world.panel_run
+    assert run.months == 48 and run.rows == panel.count()
+    assert 0.01 < run.positive_share < 0.08
+    # the label is the first opening judgment within the next 18 months
+    labelled = (
+        panel.where("cible = 1")
+        .select(F.months_between("date_premiere_ouverture", "periode").alias("ahead"))
+        .agg(F.min("ahead"), F.max("ahead"))
+        .first()
+    )
+    assert 0 < labelled[0] and labelled[1] < 19
+    assert panel.where("signal_fort AND cible = 1").count() == 0
+    last = panel.agg(F.max("month_index")).first()[0]
+    assert panel.where(f"horizon_complet <> (month_index + 18 <= {last})").count() == 0
+    # population: enough employees at some month of the last twelve, no public sector
+    assert (
+        panel.where("section_naf IN ('O', 'P') OR code_categorie_juridique LIKE '7%'").count() == 0
+    )
+    assert panel.where("effectif_max12 < 10").count() == 0
+
+
+def test_no_variable_is_constant_or_a_copy(spark, world) -> None:
+    health = variable_health(delta_io.read(spark, world.lake.panel))
+    assert health.constant == [], " ".join(health.constant)
+    assert health.copies == [], health.copies
+
+
+def _after(frame, column: str, month: dt.date):
+    return F.col(column) > F.lit(month)
+
+
+def perturbed(bronze: dict, month: dt.date) -> dict:
+    """Every record dated after ``month`` changed, and new ones added after it."""
+    out = dict(bronze)
+
+    def scale(frame, later, columns):
+        cells = [F.when(later, F.col(c) * 3 + 7).otherwise(F.col(c)).alias(c) if c in columns else F.col(c)
+                 for c in frame.columns]  # fmt: skip
+        return frame.select(*cells)
+
+    out["cotisation"] = scale(
+        bronze["cotisation"], F.col("periode_debut") > month, {"du", "encaisse"}
+    )
+    out["debit"] = scale(
+        bronze["debit"],
+        F.col("periode_prise_en_compte") > month,
+        {"part_ouvriere", "part_patronale"},
+    )
+    out["effectif"] = scale(bronze["effectif"], F.col("periode") > month, {"effectif"})
+    out["effectif_ent"] = scale(bronze["effectif_ent"], F.col("periode") > month, {"effectif"})
+    out["apconso"] = scale(
+        bronze["apconso"], F.col("periode") > month, {"heures_consommees", "montant"}
+    )
+    out["apdemande"] = scale(
+        bronze["apdemande"], F.col("date_statut") > month, {"hta", "effectif_autorise"}
+    )
+    out["delai"] = scale(bronze["delai"], F.col("date_creation") > month, {"montant_echeancier"})
+    # a fiscal year filed after the month, and a late contribution record for an old period
+    af = bronze["declarations_af"]
+    late_year = (
+        af.where(F.col("date_fin_exercice") < F.lit(month))
+        .limit(50)
+        .select(
+            *[
+                F.lit(month + dt.timedelta(days=40)).alias(c)
+                if c == "date_fin_exercice"
+                else F.col(c)
+                for c in af.columns
+            ]
+        )
+    )
+    out["declarations_af"] = af.unionByName(late_year)
+    cot = bronze["cotisation"]
+    new = (
+        cot.where(F.col("periode_debut") <= F.lit(month))
+        .limit(50)
+        .select(
+            *[
+                F.add_months(F.lit(month), 2).alias(c) if c == "periode_debut" else F.col(c)
+                for c in cot.columns
+            ]
+        )
+    )
+    out["cotisation"] = out["cotisation"].unionByName(new)
+    ccsf = bronze["ccsf"]
+    out["ccsf"] = ccsf.unionByName(
+        ccsf.limit(20).withColumn("date_traitement", F.lit(month + dt.timedelta(days=35)))
+    )
+    return out
+
+
+def test_no_variable_looks_ahead(spark, world) -> None:
+    bronze = read_bronze(spark, world.lake)
+    last = S.last_month(bronze["effectif"])
+    settings = panel_settings(world.settings.panel, last)
+    cut = dt.date(2019, 6, 30)
+    names = [v.name for v in catalog()]
+
+    def rows(source: dict) -> dict:
+        silver = {
+            k: v.cache()
+            for k, v in S.build_all(source, world.settings.panel.filing_lag_months, last).items()
+        }
+        panel = build_panel(silver, settings).where(F.col("periode") <= F.lit(cut))
+        frame = (
+            panel.select("siret", "periode", *names).toPandas().sort_values(["siret", "periode"])
+        )
+        spark.catalog.clearCache()
+        return frame.reset_index(drop=True)
+
+    before, after = rows(bronze), rows(perturbed(bronze, cut))
+    assert len(before) == len(after) > 1000
+    assert (before[["siret", "periode"]] == after[["siret", "periode"]]).all().all()
+    values_before, values_after = before[names].to_numpy(float), after[names].to_numpy(float)
+    same = np.isclose(values_before, values_after, equal_nan=True, rtol=1e-9, atol=1e-9)
+    changed = sorted({names[j] for j in np.where(~same)[1]})
+    assert changed == []
+
+
+def test_a_month_range_is_replaced_and_the_rest_untouched(spark, world, tmp_path) -> None:
+    import shutil
+
+    shutil.copytree(world.lake.root, tmp_path / "lake")
+    lake = world.lake.__class__(str(tmp_path / "lake"), world.lake.tables)
+    before = delta_io.read(spark, lake.panel, version=delta_io.latest_version(spark, lake.panel))
+    outside = before.where("periode < '2019-01-01' OR periode > '2019-03-01'")
+    expected_outside = sorted(
+        map(str, outside.select("siret", "periode", "dette_totale", "effectif").collect())
+    )
+    # a stricter population for the rewritten months only
+    stricter = world.settings.panel.model_copy(update={"min_employees": 30})
+    run = run_panel(spark, lake, stricter, "2019-01", "2019-03")
+    assert (run.first_month, run.last_month) == ("2019-01", "2019-03")
+    after = delta_io.read(spark, lake.panel)
+    inside = after.where("periode BETWEEN '2019-01-01' AND '2019-03-01'")
+    assert inside.count() > 0 and inside.where("effectif_max12 < 30").count() == 0
+    assert (
+        before.where(
+            "periode BETWEEN '2019-01-01' AND '2019-03-01' AND effectif_max12 < 30"
+        ).count()
+        > 0
+    )
+    kept = after.where("periode < '2019-01-01' OR periode > '2019-03-01'")
+    assert (
+        sorted(map(str, kept.select("siret", "periode", "dette_totale", "effectif").collect()))
+        == expected_outside
+    )
