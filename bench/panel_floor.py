@@ -6,7 +6,6 @@ panel's size (same rows, as many double columns) with no computation.
 
 from __future__ import annotations
 
-import argparse
 import time
 
 from pyspark.sql import functions as F
