@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -98,6 +98,46 @@ class PanelConfig(_Section):
     partitions: int = 8
 
 
+class BalanceSettings(_Section):
+    """Rebalancing of the training rows (evaluation always uses the untouched distribution)."""
+
+    method: Literal["none", "subsample", "weights"] = "none"
+    positive_share: float = 0.35  # the reference oversampled positives to 35%
+
+
+class TrainingSettings(_Section):
+    """jobs/train.py: split, models, evaluation, registration."""
+
+    test_months: int = 12  # the last months with a complete horizon
+    gap_months: int = 18  # between the last training month and the first test month (>= horizon)
+    validation_share: float = 0.2  # companies of the training period held out for early stopping
+    test_share: float = 0.3  # companies kept out of training, evaluated on the test months
+    num_workers: int | None = None  # XGBoost workers; default: the cores of the application
+    xgboost: dict[str, float | int | str] = Field(default_factory=dict)
+    early_stopping_rounds: int = 30
+    balance: BalanceSettings = BalanceSettings()
+    baseline_reg_param: float = 0.01
+    shap_sample: int = 2000
+    auto_promote: bool = True  # champion when the test AUCPR beats the current champion's
+    seed: int = 7
+
+
+class CorrectionRule(_Section):
+    """An expert correction ("redressement"): moves the alert one level when its condition holds."""
+
+    name: str
+    description: str
+    condition: str  # Spark SQL expression over the panel's variables
+    effect: Literal["up", "down"]
+
+
+class ScoringSettings(_Section):
+    """jobs/score.py and jobs/export_list.py."""
+
+    top_variables: int = 3  # variables kept per group in the micro explanation
+    corrections: list[CorrectionRule] = Field(default_factory=list)
+
+
 class Settings(_Section):
     lake: LakeSettings
     tables: TableSettings = TableSettings()
@@ -106,6 +146,8 @@ class Settings(_Section):
     generator: GeneratorSettings = GeneratorSettings()
     ingest: IngestSettings
     panel: PanelConfig = PanelConfig()
+    training: TrainingSettings = TrainingSettings()
+    scoring: ScoringSettings = ScoringSettings()
     sources: tuple[str, ...] = Field(default=(), description="files this config was read from")
 
 

@@ -1,18 +1,54 @@
 #!/usr/bin/env bash
-# `make demo`: run the pipeline locally on a generated world and say where the outputs are.
+# `make demo`: the whole pipeline, locally, on a generated world, then a summary.
+#   generate -> ingest -> panel -> train (XGBoost + baseline, MLflow) -> score -> export
+# Environment (all optional): DEMO_DIR (default work/demo), DEMO_ESTABLISHMENTS (3000),
+# DEMO_MONTHS (72), DEMO_START (2016-01), DEMO_FAILURE_RATE (generator default),
+# DEMO_CONF (conf/local.yaml), MLFLOW_TRACKING_URI (default: the configuration's store).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DEMO=${DEMO_DIR:-$(pwd)/work/demo}
-ESTABLISHMENTS=${DEMO_ESTABLISHMENTS:-3000}
+ROOT=$(pwd)
+DEMO=$(realpath -m "${DEMO_DIR:-$ROOT/work/demo}")
+N=${DEMO_ESTABLISHMENTS:-3000}
+MONTHS=${DEMO_MONTHS:-72}
+START=${DEMO_START:-2016-01}
+BASE_CONF=$(realpath "${DEMO_CONF:-$ROOT/conf/local.yaml}")
+LAST=$(.venv/bin/python -c "y,m=map(int,'$START'.split('-')); i=y*12+m-1+$MONTHS-1; print(f'{i//12:04d}-{i%12+1:02d}')")
+began=$(date +%s)
 
-./spark-submit.sh jobs/doctor.py
-./spark-submit.sh jobs/generate.py --establishments "$ESTABLISHMENTS" --months 72 --seed 1 \
-  --bad-line-rate 0.002 --out "$DEMO/raw" --truth "$DEMO/truth" --overwrite
-./spark-submit.sh jobs/ingest.py --raw "$DEMO/raw" --batch demo --lake "$DEMO/lake" --force
+rm -rf "$DEMO"
+mkdir -p "$DEMO"
+CONF=$DEMO/demo.yaml
+cat > "$CONF" <<YAML
+# written by scripts/demo.sh: the demo's configuration
+extends: $BASE_CONF
+lake:
+  root: $DEMO/lake
+ingest:
+  runs_dir: $DEMO/runs
+  expectations_dir: $ROOT/expectations
+panel:
+  start: "$START"
+YAML
+if [ -n "${DEMO_MLFLOW_ARTIFACTS:-}" ]; then
+  printf 'mlflow:\n  tracking_uri: sqlite:///%s\n  artifact_root: %s\n' "$DEMO_MLFLOW_ARTIFACTS/mlflow.db" \
+    "$DEMO_MLFLOW_ARTIFACTS/artifacts" >> "$CONF"
+fi
+failure=()
+if [ -n "${DEMO_FAILURE_RATE:-}" ]; then failure=(--failure-rate "$DEMO_FAILURE_RATE"); fi
 
-echo
-echo "Outputs:"
-echo "  raw delivery  $DEMO/raw (manifest.json lists the files)"
-echo "  ground truth  $DEMO/truth"
-echo "  lake          $DEMO/lake"
-echo "  MLflow store  sqlite:///$(pwd)/work/mlflow/mlflow.db  (open it: make mlflow-ui)"
+step() { printf '\n=== %s ===\n' "$*"; }
+step "generate $N establishments x $MONTHS months"
+./spark-submit.sh jobs/generate.py --conf "$CONF" --establishments "$N" --months "$MONTHS" --start "$START" \
+  --seed 1 --bad-line-rate 0.002 "${failure[@]}" --out "$DEMO/raw" --truth "$DEMO/truth"
+step "ingest"
+./spark-submit.sh jobs/ingest.py --conf "$CONF" --raw "$DEMO/raw" --batch "$LAST"
+step "panel"
+./spark-submit.sh jobs/panel.py --conf "$CONF"
+step "train"
+./spark-submit.sh jobs/train.py --conf "$CONF" --truth "$DEMO/truth"
+step "score $LAST"
+./spark-submit.sh jobs/score.py --conf "$CONF" --period "$LAST"
+step "export"
+./spark-submit.sh jobs/export_list.py --conf "$CONF" --period "$LAST" --out "$DEMO/list_$LAST.json"
+./spark-submit.sh scripts/demo_summary.py --conf "$CONF" --list "$DEMO/list_$LAST.json" --period "$LAST"
+echo "demo finished in $(( $(date +%s) - began )) s; outputs under $DEMO"

@@ -1,0 +1,69 @@
+"""Train XGBoost (distributed, xgboost.spark) and the reference baseline on the panel,
+track both in MLflow, and register the model.
+
+The new model version gets the alias `challenger`; with --promote, or when its test
+AUCPR beats the current `champion`'s (training.auto_promote), it becomes `champion`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from common.cli import job_parser, start
+from training.pipeline import train
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = job_parser("train", __doc__)
+    parser.add_argument(
+        "--experiment", metavar="NAME", help="MLflow experiment (default: mlflow.experiment)"
+    )
+    parser.add_argument("--promote", action="store_true", help="make the new version the champion")
+    parser.add_argument(
+        "--truth",
+        metavar="PATH",
+        help="the generator's ground truth (Delta): compares the model with this oracle",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    settings, spark = start(args, "train")
+    try:
+        result = train(spark, settings, args.experiment, args.promote, args.truth)
+    except ValueError as exc:
+        sys.exit(f"error: {exc}")
+    m, b = result.model, result.baseline
+    old_version, old_aucpr = result.champion_before
+    state = "champion" if result.promoted else "challenger"
+    print(f"model {settings.mlflow.registered_model} version {result.model_version}: {state}")
+    print(f"  run {result.run_id}; baseline run {result.baseline_run_id}")
+    print(f"{'':26} {'AUCPR':>7} {'ROC AUC':>8} {'Brier':>7} {'precision':>9} {'recall':>7}")
+    for label, metrics in (("this run (XGBoost)", m), ("baseline (logistic reg.)", b)):
+        print(
+            f"{label:26} {metrics['test_aucpr']:>7.3f} {metrics['test_roc_auc']:>8.3f} "
+            f"{metrics['test_brier']:>7.4f} {metrics['test_precision_risque_fort']:>9.3f} "
+            f"{metrics['test_recall_risque_fort']:>7.3f}"
+        )
+    if old_version is not None:
+        print(f"{'champion before (v' + old_version + ')':26} {old_aucpr or float('nan'):>7.3f}")
+    if result.oracle_aucpr is not None:
+        ratio = m["model_oracle_ratio"]
+        print(
+            f"{'oracle (ground truth)':26} {result.oracle_aucpr:>7.3f}   model/oracle {ratio:.2f}"
+        )
+    print(
+        "precision and recall at the 'risque fort' threshold (max F0.5 on validation); test months"
+    )
+    print(
+        f"positives {m['test_positive_rate']:.4f}; thresh.: fort {m['threshold_risque_fort']:.4f}, "
+        f"modéré {m['threshold_risque_modere']:.4f}"
+    )
+    print(f"open the runs: make mlflow-ui   (store {settings.mlflow.tracking_uri})")
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Scoring: monthly alert lists with explanations and expert corrections, in Delta."""

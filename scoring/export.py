@@ -1,0 +1,65 @@
+"""The monthly list for the agents' web application: one JSON object per company.
+
+A company is represented by its highest-scoring establishment of the period (its
+alert, explanations and corrections); ``etablissements`` counts the company's
+establishments scored. Explanations and corrections are given for alerted
+companies only. The file is built by Spark (one JSON object per line, in the
+executors) and its parts concatenated into a JSON array, streaming: the list
+never sits in the driver's memory.
+
+This list names companies (siren, siret): it is the one output meant to leave the
+lake with identifiers, for the agents who contact the firms.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+
+def company_list(scores: DataFrame) -> DataFrame:
+    best = Window.partitionBy("siren").orderBy(F.col("score").desc(), F.col("siret"))
+    ranked = scores.withColumn("_rank", F.row_number().over(best)).withColumn(
+        "etablissements", F.count(F.lit(1)).over(Window.partitionBy("siren"))
+    )
+    alerted = F.col("alert") != "pas_d_alerte"
+    return ranked.where("_rank = 1").select(
+        "siren",
+        F.col("siret").alias("siret_le_plus_risque"),
+        "etablissements",
+        "code_naf",
+        F.col("code_departement").alias("departement"),
+        F.col("code_region").alias("region"),
+        F.round("score", 6).alias("probabilite"),
+        F.col("alert").alias("alerte"),
+        F.col("alert_before_corrections").alias("alerte_avant_redressements"),
+        F.col("threshold_fort").alias("seuil_risque_fort"),
+        F.col("threshold_modere").alias("seuil_risque_modere"),
+        F.date_format("periode", "yyyy-MM").alias("periode"),
+        F.col("batch_id").alias("batch"),
+        F.concat_ws(" v", "model_name", "model_version").alias("algorithme"),
+        F.when(alerted, F.col("macro_explanation")).alias("explication_macro"),
+        F.when(alerted, F.col("micro_explanation")).alias("explication_micro"),
+        F.when(alerted, F.col("corrections")).alias("redressements"),
+    )
+
+
+def write_json_array(frame: DataFrame, out: Path, order: list) -> int:
+    """``frame`` as a JSON array in one file, highest probability first; returns the count."""
+    staging = out.parent / f".{out.name}.parts"
+    shutil.rmtree(staging, ignore_errors=True)
+    frame.orderBy(*order).select(F.to_json(F.struct("*")).alias("value")).write.text(str(staging))
+    count = 0
+    with open(out, "w", encoding="utf-8") as target:
+        target.write("[")
+        for part in sorted(staging.glob("part-*")):
+            with open(part, encoding="utf-8") as lines:
+                for line in lines:
+                    target.write(("\n" if count == 0 else ",\n") + line.rstrip("\n"))
+                    count += 1
+        target.write("\n]\n")
+    shutil.rmtree(staging, ignore_errors=True)
+    return count

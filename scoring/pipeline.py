@@ -1,0 +1,216 @@
+"""Scoring a month: the champion (or any alias) from the MLflow registry, the panel rows
+of the period, scores and explanations in the executors, alerts and corrections,
+then a MERGE into the score table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from functools import partial
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from common import delta_io
+from common.config import Settings
+from common.lake import Lake
+from common.tracking import use_tracking
+from features.catalog import GROUPS
+from scoring import alerts, explain, table
+from training.predict import booster_bytes, predict
+
+log = logging.getLogger(__name__)
+DESCRIPTIVE = ["siret", "siren", "periode", "code_naf", "code_departement", "code_region"]
+EXPLANATIONS = (
+    "base_score double, "
+    "macro_explanation map<string,double>, "
+    "micro_explanation array<struct<groupe:string,variable:string,contribution:double>>"
+)
+
+
+class ScoringError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    alias: str
+    version: str
+    run_id: str
+    raw: bytes
+    features: list[str]
+    groups: dict[str, str]
+    thresholds: dict[str, float]
+
+
+@dataclass(frozen=True)
+class ScoreRun:
+    period: str
+    rows: int
+    alerts: dict[str, int]
+    alerts_before: dict[str, int]
+    corrections: dict[str, int]
+    model: Model
+    panel_version: int
+
+
+def load_model(settings: Settings, alias: str) -> Model:
+    use_tracking(settings.mlflow)
+    name = settings.mlflow.registered_model
+    uri = f"models:/{name}@{alias}"
+    try:
+        version = MlflowClient().get_model_version_by_alias(name, alias)
+        info = mlflow.models.get_model_info(uri)
+        booster = mlflow.xgboost.load_model(uri)
+    except MlflowException as exc:
+        raise ScoringError(
+            f"no model registered as {name}@{alias} in {settings.mlflow.tracking_uri}: "
+            f"train one first (jobs/train.py) [{exc.error_code}]"
+        ) from None
+    meta = info.metadata or {}
+    if "thresholds" not in meta or "features" not in meta:
+        raise ScoringError(
+            f"{name} version {version.version} has no thresholds or feature list in its metadata"
+        )
+    return Model(
+        name,
+        alias,
+        str(version.version),
+        version.run_id,
+        booster_bytes(booster),
+        meta["features"],
+        meta["groups"],
+        meta["thresholds"],
+    )
+
+
+def explanations(
+    out: pd.DataFrame,
+    contributions: np.ndarray,
+    bias: np.ndarray,
+    score: np.ndarray,
+    features: list[str],
+    groups: dict[str, str],
+    top: int,
+) -> pd.DataFrame:
+    """Macro (per group) and micro (largest variables per group) explanations of a batch."""
+    names = [g for g in GROUPS if g in set(groups.values())]
+    membership = explain.group_matrix(features, groups, names)
+    values = explain.rescaled(contributions, bias, score)
+    per_group = explain.macro(values, membership)
+    tops = explain.micro(values, membership, top)
+    out["base_score"] = 1.0 / (1.0 + np.exp(-bias))
+    out["macro_explanation"] = [dict(zip(names, map(float, row), strict=True)) for row in per_group]
+    micro = []
+    for i in range(len(out)):
+        micro.append(
+            [
+                {"groupe": g, "variable": features[j], "contribution": float(values[i, j])}
+                for gi, g in enumerate(names)
+                for j in tops[gi][i]
+            ]
+        )
+    out["micro_explanation"] = micro
+    return out
+
+
+def _batch_id(spark: SparkSession, lake: Lake) -> str:
+    if not delta_io.exists(spark, lake.ingest_runs):
+        return "unknown"
+    latest = delta_io.read(spark, lake.ingest_runs).agg(F.max("batch_id")).first()[0]
+    return latest or "unknown"
+
+
+def score_period(
+    spark: SparkSession,
+    settings: Settings,
+    period: str,
+    alias: str = "champion",
+    batch: str | None = None,
+) -> ScoreRun:
+    lake, cfg = Lake.from_settings(settings), settings.scoring
+    day = f"{period}-01"
+    model = load_model(settings, alias)
+    if not delta_io.exists(spark, lake.panel):
+        raise ScoringError(f"no panel in {lake.root}: build it first (jobs/panel.py)")
+    panel = delta_io.read(spark, lake.panel)
+    panel_version = delta_io.latest_version(spark, lake.panel)
+    rows = panel.where(F.col("periode") == F.lit(day).cast("date"))
+    if rows.limit(1).count() == 0:
+        span = panel.agg(F.min("periode"), F.max("periode")).first()
+        raise ScoringError(
+            f"period {period} is not in the panel (panel: {str(span[0])[:7]} to {str(span[1])[:7]})"
+        )
+    missing = [f for f in model.features if f not in panel.columns]
+    if missing:
+        raise ScoringError(
+            f"the panel lacks {len(missing)} variables of the model (e.g. {missing[:3]}): "
+            "rebuild the panel or retrain"
+        )
+
+    rules = cfg.corrections
+    flags = [
+        F.coalesce(F.expr(r.condition), F.lit(False)).alias(f"_rule{i}")
+        for i, r in enumerate(rules)
+    ]
+    rows = rows.select("*", *flags)
+    keep = [*DESCRIPTIVE, *[f"_rule{i}" for i in range(len(rules))]]
+    explainer = partial(
+        explanations, features=model.features, groups=model.groups, top=cfg.top_variables
+    )
+    scored = predict(rows, model.raw, model.features, keep, explain=(EXPLANATIONS, explainer))
+
+    fort, modere = model.thresholds["risque_fort"], model.thresholds["risque_modere"]
+    before = alerts.level(F.col("score"), fort, modere)
+    rules_as_columns = [
+        r.model_copy(update={"condition": f"_rule{i}"}) for i, r in enumerate(rules)
+    ]
+    after, applied = alerts.corrected(before, rules_as_columns)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
+    result = scored.select(
+        "siret",
+        "siren",
+        "periode",
+        "score",
+        alerts.name(after).alias("alert"),
+        alerts.name(before).alias("alert_before_corrections"),
+        applied.alias("corrections"),
+        "base_score",
+        "macro_explanation",
+        "micro_explanation",
+        F.lit(fort).alias("threshold_fort"),
+        F.lit(modere).alias("threshold_modere"),
+        "code_naf",
+        "code_departement",
+        "code_region",
+        F.lit(model.name).alias("model_name"),
+        F.lit(model.version).alias("model_version"),
+        F.lit(model.run_id).alias("mlflow_run_id"),
+        F.lit(panel_version).cast("long").alias("panel_delta_version"),
+        F.lit(batch or _batch_id(spark, lake)).alias("batch_id"),
+        F.lit(now).cast("timestamp").alias("scored_at"),
+    )
+    table.merge_period(spark, lake.scores, result, day)
+
+    written = delta_io.read(spark, lake.scores).where(F.col("periode") == F.lit(day).cast("date"))
+    counts = written.groupBy("alert").count().collect()
+    before_counts = written.groupBy("alert_before_corrections").count().collect()
+    applied_counts = (
+        written.select(F.explode("corrections").alias("c")).groupBy("c").count().collect()
+    )
+    return ScoreRun(
+        period,
+        sum(r["count"] for r in counts),
+        {r["alert"]: r["count"] for r in counts},
+        {r[0]: r["count"] for r in before_counts},
+        {r["c"]: r["count"] for r in applied_counts},
+        model,
+        panel_version,
+    )

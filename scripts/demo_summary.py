@@ -1,0 +1,101 @@
+"""What `make demo` prints at the end: a short human summary of the run.
+
+    ./spark-submit.sh scripts/demo_summary.py --conf CONF --list FILE --period YYYY-MM
+
+Counts, metrics and the top of the list with pseudonymised identifiers only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import mlflow
+from pyspark.sql import functions as F
+
+from common import delta_io
+from common.cli import job_parser, start
+from common.lake import Lake
+from common.tracking import use_tracking
+from features.catalog import catalog
+
+
+def pseudonym(siren: str) -> str:
+    return "E-" + hashlib.sha256(f"early-warning:{siren}".encode()).hexdigest()[:8]
+
+
+def main() -> None:
+    parser = job_parser("demo_summary", __doc__)
+    parser.add_argument("--list", required=True, type=Path)
+    parser.add_argument("--period", required=True)
+    args = parser.parse_args()
+    settings, spark = start(args, "demo-summary")
+    lake = Lake.from_settings(settings)
+    runs = (
+        delta_io.read(spark, lake.ingest_runs)
+        .agg(
+            F.sum("lines_read"),
+            F.sum("lines_accepted"),
+            F.sum("lines_quarantined"),
+            F.sum("lines_skipped"),
+        )
+        .first()
+    )
+    panel = (
+        delta_io.read(spark, lake.panel)
+        .agg(F.count(F.lit(1)), F.countDistinct("siret"), F.countDistinct("periode"))
+        .first()
+    )
+    experiment = use_tracking(settings.mlflow)
+    latest = mlflow.search_runs(
+        [experiment], order_by=["attributes.start_time DESC"], max_results=2
+    )
+    metrics = {row["tags.model_type"]: row for _, row in latest.iterrows()}
+    scores = delta_io.read(spark, lake.scores).where(
+        F.col("periode") == F.lit(f"{args.period}-01").cast("date")
+    )
+    alerts = {r["alert"]: r["count"] for r in scores.groupBy("alert").count().collect()}
+    companies = json.loads(args.list.read_text())
+
+    print("\n=== early-warning demo: summary ===")
+    print(
+        f"ingest    {runs[0]:,} lines read, {runs[1]:,} accepted, {runs[2]:,} quarantined, {runs[3]:,} skipped"
+    )
+    print(
+        f"panel     {panel[0]:,} rows = {panel[1]:,} establishments x {panel[2]} months, {len(catalog())} variables"
+    )
+    xgb, base = metrics.get("xgboost"), metrics.get("baseline_logistic_regression")
+    if xgb is not None and base is not None:
+        oracle = xgb.get("metrics.oracle_aucpr")
+        line = f"model     test AUCPR {xgb['metrics.test_aucpr']:.3f} (baseline {base['metrics.test_aucpr']:.3f}"
+        line += f", oracle {oracle:.3f})" if oracle == oracle and oracle is not None else ")"
+        print(line + f"; positive rate {xgb['metrics.test_positive_rate']:.3f}")
+    print(
+        f"alerts    {args.period}: "
+        + ", ".join(
+            f"{k} {alerts.get(k, 0):,}" for k in ("risque_fort", "risque_modere", "pas_d_alerte")
+        )
+    )
+    print("top of the list (identifiers pseudonymised):")
+    for company in companies[:5]:
+        groups = company.get("explication_macro") or {}
+        main_group = max(groups, key=groups.get) if groups else "-"
+        print(
+            f"  {pseudonym(company['siren'])}  NAF {company['code_naf']}  region {company['region']}  "
+            f"p={company['probabilite']:.3f}  {company['alerte']}  main driver: {main_group}"
+        )
+    print(
+        f"list      {args.list} ({len(companies):,} companies; names companies: for the agents only)"
+    )
+    print(f"lake      {lake.root}")
+    uri = settings.mlflow.tracking_uri
+    print(
+        f"MLflow    .venv/bin/mlflow ui --backend-store-uri {uri} --host 127.0.0.1 --port 5000"
+        "   (or: make mlflow-ui)"
+    )
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""The two models: distributed XGBoost, and the reference system's logistic regression on
+its standard variables (standardised), trained on the same split."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+import xgboost as xgb
+from pyspark.ml import Pipeline, PipelineModel
+from pyspark.ml.classification import LogisticRegression
+from pyspark.ml.feature import Imputer, StandardScaler, VectorAssembler
+from pyspark.ml.functions import vector_to_array
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from xgboost.spark import SparkXGBClassifier
+
+from common.config import TrainingSettings
+
+log = logging.getLogger(__name__)
+
+
+def rebalanced(train: DataFrame, cfg: TrainingSettings) -> tuple[DataFrame, str | None, float]:
+    """Training rows rebalanced as configured; returns (rows, weight column, negative keep rate)."""
+    method, share = cfg.balance.method, cfg.balance.positive_share
+    if method == "none":
+        return train, None, 1.0
+    counts = train.agg(F.sum("cible").alias("p"), F.count(F.lit(1)).alias("n")).first()
+    positives, negatives = float(counts["p"] or 0), float(counts["n"] - (counts["p"] or 0))
+    if positives == 0 or negatives == 0:
+        return train, None, 1.0
+    if method == "subsample":  # keep a share of the negatives so positives make `share`
+        keep = min(1.0, positives * (1 - share) / (share * negatives))
+        rows = train.where((F.col("cible") == 1) | (F.rand(cfg.seed) < keep))
+        return rows, None, keep
+    weight = share * negatives / ((1 - share) * positives)  # positives weigh `share` of the total
+    return (
+        train.withColumn("_weight", F.when(F.col("cible") == 1, weight).otherwise(1.0)),
+        "_weight",
+        1.0,
+    )
+
+
+def fit_xgboost(
+    train: DataFrame,
+    validation: DataFrame,
+    features: list[str],
+    cfg: TrainingSettings,
+    num_workers: int,
+) -> xgb.Booster:
+    """SparkXGBClassifier with early stopping on the validation rows; returns the booster cut
+    at its best iteration (so every consumer, shap included, uses the same trees)."""
+    rows, weight, _ = rebalanced(train, cfg)
+    frame = rows.withColumn("_validation", F.lit(False)).unionByName(
+        validation.withColumn("_validation", F.lit(True)), allowMissingColumns=True
+    )
+    if weight:
+        frame = frame.withColumn(weight, F.coalesce(F.col(weight), F.lit(1.0)))
+    params = dict(cfg.xgboost)
+    classifier = SparkXGBClassifier(
+        features_col=features,
+        label_col="cible",
+        num_workers=num_workers,
+        missing=np.nan,
+        validation_indicator_col="_validation",
+        early_stopping_rounds=cfg.early_stopping_rounds,
+        weight_col=weight,
+        random_state=cfg.seed,
+        **params,
+    )
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    model = classifier.fit(
+        frame.select(*features, "cible", "_validation", *([weight] if weight else []))
+    )
+    booster = model.get_booster()
+    best = booster.attributes().get("best_iteration")
+    if best is not None:
+        booster = booster[: int(best) + 1]
+    log.info(
+        "XGBoost: %d trees (best iteration %s) with %d workers",
+        booster.num_boosted_rounds(),
+        best,
+        num_workers,
+    )
+    return booster
+
+
+def fit_baseline(train: DataFrame, features: list[str], reg_param: float) -> PipelineModel:
+    """Median imputation, standardisation, logistic regression (the reference's baseline)."""
+    imputed = [f"_imp_{f}" for f in features]
+    pipeline = Pipeline(
+        stages=[
+            Imputer(inputCols=features, outputCols=imputed, strategy="median"),
+            VectorAssembler(inputCols=imputed, outputCol="_raw", handleInvalid="keep"),
+            StandardScaler(inputCol="_raw", outputCol="_features", withMean=True, withStd=True),
+            LogisticRegression(
+                featuresCol="_features", labelCol="cible", regParam=reg_param, maxIter=200
+            ),
+        ]
+    )
+    return pipeline.fit(train.select(*features, "cible"))
+
+
+def baseline_scores(model: PipelineModel, frame: DataFrame, keep: list[str]) -> DataFrame:
+    scored = model.transform(frame)
+    return scored.select(*keep, vector_to_array("probability")[1].alias("score"))
