@@ -10,16 +10,50 @@ from __future__ import annotations
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.types import StructType
+from pyspark.sql.types import (
+    ArrayType,
+    DateType,
+    DoubleType,
+    LongType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
 
-SCHEMA = StructType.fromDDL(
-    "siret string, siren string, periode date, score double, base_score double, alert string, "
-    "alert_before_corrections string, corrections array<string>, "
-    "macro_explanation map<string,double>, "
-    "micro_explanation array<struct<groupe:string,variable:string,contribution:double>>, "
-    "threshold_fort double, threshold_modere double, code_naf string, code_departement string, "
-    "code_region string, model_name string, model_version string, mlflow_run_id string, "
-    "panel_delta_version long, batch_id string, scored_at timestamp"
+_MICRO = StructType(
+    [
+        StructField("groupe", StringType()),
+        StructField("variable", StringType()),
+        StructField("contribution", DoubleType()),
+    ]
+)
+# Built from types, not DDL text: parsing DDL needs a live SparkContext at import time.
+SCHEMA = StructType(
+    [
+        StructField("siret", StringType()),
+        StructField("siren", StringType()),
+        StructField("periode", DateType()),
+        StructField("score", DoubleType()),
+        StructField("base_score", DoubleType()),
+        StructField("alert", StringType()),
+        StructField("alert_before_corrections", StringType()),
+        StructField("corrections", ArrayType(StringType())),
+        StructField("macro_explanation", MapType(StringType(), DoubleType())),
+        StructField("micro_explanation", ArrayType(_MICRO)),
+        StructField("threshold_fort", DoubleType()),
+        StructField("threshold_modere", DoubleType()),
+        StructField("code_naf", StringType()),
+        StructField("code_departement", StringType()),
+        StructField("code_region", StringType()),
+        StructField("model_name", StringType()),
+        StructField("model_version", StringType()),
+        StructField("mlflow_run_id", StringType()),
+        StructField("panel_delta_version", LongType()),
+        StructField("batch_id", StringType()),
+        StructField("scored_at", TimestampType()),
+    ]
 )
 KEYS = ("siret", "periode")
 TRACKED = [f for f in SCHEMA.fields if f.name not in (*KEYS, "scored_at")]

@@ -66,6 +66,7 @@ def fit_xgboost(
         validation_indicator_col="_validation",
         early_stopping_rounds=cfg.early_stopping_rounds,
         weight_col=weight,
+        force_repartition=True,  # train and validation rows mixed in every partition
         random_state=cfg.seed,
         **params,
     )

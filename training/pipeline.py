@@ -29,7 +29,7 @@ from training import plots, registry
 from training.metrics import Curve, brier, score_histogram
 from training.models import baseline_scores, fit_baseline, fit_xgboost
 from training.predict import booster_bytes, predict
-from training.split import USABLE, Boundaries, assign, boundaries
+from training.split import Boundaries, assign, boundaries, usable
 
 log = logging.getLogger(__name__)
 KEEP = ["siren", "periode", "cible", "code_region", "sector_group"]
@@ -112,7 +112,7 @@ def _prepare(
 ) -> tuple[DataFrame, int, Boundaries]:
     panel = delta_io.read(spark, lake.panel)
     panel_version = delta_io.latest_version(spark, lake.panel)
-    last_usable = panel.where(USABLE).agg(F.max("month_index")).first()[0]
+    last_usable = panel.where(usable()).agg(F.max("month_index")).first()[0]
     if last_usable is None:
         raise ValueError("the panel has no row with a complete horizon: nothing to train on")
     cfg = settings.training

@@ -16,7 +16,10 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-USABLE = F.col("horizon_complet") & ~F.col("signal_fort")
+
+def usable() -> Column:
+    """Rows with a complete horizon that are not already in proceedings."""
+    return F.col("horizon_complet") & ~F.col("signal_fort")
 
 
 @dataclass(frozen=True)
@@ -56,8 +59,8 @@ def assign(
     """Adds ``fold``: train, validation, test, or null (rows used nowhere)."""
     bucket = company_bucket(seed)
     month = F.col("month_index")
-    in_training_period = USABLE & (month <= b.train_last)
-    in_test_period = USABLE & month.between(b.test_first, b.test_last)
+    in_training_period = usable() & (month <= b.train_last)
+    in_test_period = usable() & month.between(b.test_first, b.test_last)
     fold = (
         F.when(in_test_period & (bucket < test_share), "test")
         .when(
