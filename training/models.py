@@ -66,14 +66,28 @@ def fit_xgboost(
         validation_indicator_col="_validation",
         early_stopping_rounds=cfg.early_stopping_rounds,
         weight_col=weight,
-        force_repartition=True,  # train and validation rows mixed in every partition
         random_state=cfg.seed,
         **params,
     )
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    model = classifier.fit(
-        frame.select(*features, "cible", "_validation", *([weight] if weight else []))
-    )
+    # xgboost 3.2 fails (KeyError 'values') on any Arrow batch holding only training or only
+    # validation rows. So: one round-robin partition per worker (every partition mixes both,
+    # xgboost then does not repartition) read as a single Arrow batch; float32 features, the
+    # precision XGBoost works in anyway, halve what the batch holds in memory.
+    prepared = frame.select(
+        *[F.col(f).cast("float").alias(f) for f in features],
+        "cible",
+        "_validation",
+        *([weight] if weight else []),
+    ).repartition(num_workers)
+    spark = prepared.sparkSession
+    key = "spark.sql.execution.arrow.maxRecordsPerBatch"
+    before = spark.conf.get(key)
+    spark.conf.set(key, "0")  # zero: no limit
+    try:
+        model = classifier.fit(prepared)
+    finally:
+        spark.conf.set(key, before)
     booster = model.get_booster()
     best = booster.attributes().get("best_iteration")
     if best is not None:
