@@ -30,6 +30,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--scales", default="5000x72,20000x72,80000x72")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep each scale's lake (bench/train.py reuses it)"
+    )
     args = parser.parse_args()
     results = []
     for scale in args.scales.split(","):
@@ -67,7 +70,8 @@ def main() -> None:
         print(
             f"  {run.seconds:.0f} s total, panel {panel_s:.0f} s, floor {floor_s:.0f} s", flush=True
         )
-        shutil.rmtree(folder, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
 
     md = ["# Panel benchmark", "", f"Machine: {machine()}", "",
           "Wall time is the whole job (Spark start, silver tables, panel); *panel* is computing and "

@@ -8,7 +8,6 @@ Counts, metrics and the top of the list with pseudonymised identifiers only.
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import mlflow
@@ -19,6 +18,7 @@ from common.cli import job_parser, start
 from common.lake import Lake
 from common.tracking import use_tracking
 from features.catalog import catalog
+from scoring.export import company_list
 
 
 def pseudonym(siren: str) -> str:
@@ -56,7 +56,13 @@ def main() -> None:
         F.col("periode") == F.lit(f"{args.period}-01").cast("date")
     )
     alerts = {r["alert"]: r["count"] for r in scores.groupBy("alert").count().collect()}
-    companies = json.loads(args.list.read_text())
+    # the top of the list from the table (the list file is never loaded whole)
+    listed = company_list(scores)
+    count = listed.count()
+    companies = [
+        row.asDict(recursive=True)
+        for row in listed.orderBy(F.col("probabilite").desc(), "siren").limit(5).collect()
+    ]
 
     print("\n=== early-warning demo: summary ===")
     print(
@@ -78,7 +84,7 @@ def main() -> None:
         )
     )
     print("top of the list (identifiers pseudonymised):")
-    for company in companies[:5]:
+    for company in companies:
         groups = company.get("explication_macro") or {}
         main_group = max(groups, key=groups.get) if groups else "-"
         print(
@@ -86,7 +92,7 @@ def main() -> None:
             f"p={company['probabilite']:.3f}  {company['alerte']}  main driver: {main_group}"
         )
     print(
-        f"list      {args.list} ({len(companies):,} companies; names companies: for the agents only)"
+        f"list      {args.list} ({count:,} companies; names companies: for the agents only)"
     )
     print(f"lake      {lake.root}")
     uri = settings.mlflow.tracking_uri

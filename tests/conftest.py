@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -51,7 +52,7 @@ class World:
         from ingestion.pipeline import ingest_batch
 
         self.root = root
-        self.request = Request(establishments=1500, months=48, start="2017-01", seed=21,
+        self.request = Request(establishments=1500, months=66, start="2016-01", seed=21,
                                bad_line_rate=0.002, yearly_failure_rate=0.02)  # fmt: skip
         scenario = make_scenario(self.request.seed, self.request.start, self.request.months,
                                  self.request.yearly_failure_rate)  # fmt: skip
@@ -62,7 +63,7 @@ class World:
         )
         self.lake = Lake.from_settings(self.settings)
         ingest_batch(
-            spark, self.lake, PROJECT_ROOT / "expectations", root / "runs", str(self.raw), "2021-01"
+            spark, self.lake, PROJECT_ROOT / "expectations", root / "runs", str(self.raw), "2021-06"
         )
         self.panel_run = run_panel(spark, self.lake, self.settings.panel)
 
@@ -70,3 +71,34 @@ class World:
 @pytest.fixture(scope="session")
 def world(spark, settings, tmp_path_factory) -> World:
     return World(tmp_path_factory.mktemp("world"), settings, spark)
+
+
+class Trained:
+    """The world's panel trained on once (XGBoost with two workers, the baseline), in an
+    MLflow store of its own; shared by the training and scoring tests."""
+
+    def __init__(self, root: Path, world: World, spark):
+        import mlflow
+
+        from training.pipeline import train
+
+        uri = f"sqlite:///{root / 'mlflow.db'}"
+        self.settings = world.settings.model_copy(
+            update={
+                "mlflow": world.settings.mlflow.model_copy(
+                    update={"tracking_uri": uri, "artifact_root": str(root / "artifacts")}
+                ),
+                "training": world.settings.training.model_copy(update={"num_workers": 2}),
+            }
+        )
+        self.uri, self.world = uri, world
+        self.result = train(spark, self.settings, truth_path=str(world.truth))
+        mlflow.set_tracking_uri(uri)
+
+
+@pytest.fixture(scope="session")
+def trained(spark, world, tmp_path_factory):
+    previous = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    yield Trained(tmp_path_factory.mktemp("mlflow"), world, spark)
+    if previous is not None:
+        os.environ["MLFLOW_TRACKING_URI"] = previous

@@ -39,7 +39,7 @@ def test_panel_rows_keys_and_targets(spark, world) -> None:
     assert names <= set(panel.columns)
     assert panel.groupBy("siret", "periode").count().where("count > 1").count() == 0
     run = world.panel_run
-    assert run.months == 48 and run.rows == panel.count()
+    assert run.months == 66 and run.rows == panel.count()
     assert 0.01 < run.positive_share < 0.08
     # the label is the first opening judgment within the next 18 months
     labelled = (

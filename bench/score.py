@@ -1,0 +1,70 @@
+"""Benchmark of scoring one month (jobs/score.py), with exact TreeSHAP explanations.
+
+    .venv/bin/python -m bench.score [--lake DIR] [--period YYYY-MM]
+
+Uses the lake kept by ``bench.panel --keep`` and the model that ``bench.train`` registered
+in its MLflow store (work/bench/train/mlflow). Scores the period twice (the second run is
+the idempotent rerun: same rows, nothing rewritten) and reports rows per second over the
+whole job (Spark start-up and model loading included, so a lower bound) and peak memory.
+Writes bench/results/score.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+
+from bench.harness import machine, run_job, run_summary, save
+from bench.train import DEFAULT, WORK
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--lake", default=str(DEFAULT / "lake"))
+    parser.add_argument("--period", help="default: the panel's last month")
+    args = parser.parse_args()
+    conf = WORK / "bench.yaml"
+    if not conf.exists():
+        sys.exit("run `python -m bench.train` first: it registers the model scored here")
+    period = args.period or _last_month(args.lake)
+    runs = []
+    for attempt in ("first", "rerun"):
+        run = run_job(["jobs/score.py", "--conf", str(conf), "--lake", args.lake,
+                       "--period", period])  # fmt: skip
+        if run.returncode != 0:
+            sys.exit(f"jobs/score.py failed:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}")
+        rows = int(
+            re.search(r"scored ([\d,]+) establishments", run.stdout).group(1).replace(",", "")
+        )
+        runs.append({"attempt": attempt, **run_summary(run), "rows": rows,
+                     "rows_per_second": rows / run.seconds})  # fmt: skip
+        print(f"{attempt}: {rows:,} rows in {run.seconds:.0f} s", flush=True)
+    md = ["# Scoring benchmark", "", f"Machine: {machine()}", "",
+          f"Lake `{args.lake}`, period {period}; the whole job (Spark start-up, model loading "
+          "from the registry, scoring with TreeSHAP explanations in the executors, alert levels, "
+          "corrections, MERGE into gold/scores).", "",
+          "| run | rows | wall (s) | rows/s (whole job) | driver Python peak (MiB) | JVM peak (MiB) "
+          "| Python workers peak (MiB) |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in runs:
+        md.append(f"| {r['attempt']} | {r['rows']:,} | {r['seconds']:.0f} | "
+                  f"{r['rows_per_second']:.0f} | {r['peak_driver_python_mb']} | "
+                  f"{r['peak_jvm_mb']} | {r['peak_workers_mb']} |")  # fmt: skip
+    path = save(
+        "score", {"machine": machine(), "period": period, "runs": runs}, "\n".join(md) + "\n"
+    )
+    print("\n".join(md))
+    print(f"results: {path}")
+
+
+def _last_month(lake: str) -> str:
+    from deltalake import DeltaTable
+
+    periods = DeltaTable(f"{lake}/gold/panel").to_pyarrow_table(columns=["periode"])["periode"]
+    return str(max(periods.to_pylist()))[:7]
+
+
+if __name__ == "__main__":
+    main()

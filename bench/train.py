@@ -1,0 +1,188 @@
+"""Benchmark of training on a 20k x 72 lake (kept by ``bench.panel --keep``).
+
+    .venv/bin/python -m bench.train [--lake DIR] [--truth DIR] [--workers 2]
+
+1. The whole job, ``jobs/train.py`` through spark-submit with ``num_workers`` workers and
+   the generator's truth: model AUCPR vs the oracle's and the baseline's on the same test
+   rows (read back from the job's MLflow run), wall time and memory.
+2. Distributed vs single process on the same rows: the job's split is written once to
+   Parquet (float32 features); then ``xgboost.spark`` (``training.models.fit_xgboost``,
+   ``num_workers`` workers of one thread) and ``xgboost.train`` in this process (as many
+   threads as workers, the same parameters and early stopping) each read it and train.
+   Reported: wall time ratio (target <= 1.3) and the test ROC AUC difference (target <=
+   0.002).
+
+Writes bench/results/train.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import sys
+import time
+
+import numpy as np
+import pyarrow.dataset as ds
+import xgboost as xgb
+from mlflow import MlflowClient
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from bench.harness import ROOT, machine, run_job, run_summary, save
+
+WORK = ROOT / "work" / "bench" / "train"
+DEFAULT = ROOT / "work" / "bench" / "panel" / "20000x72"
+
+
+def _job(lake: str, truth: str, workers: int) -> dict:
+    store = WORK / "mlflow"
+    shutil.rmtree(store, ignore_errors=True)
+    conf = WORK / "bench.yaml"
+    conf.write_text(
+        f"extends: {ROOT / 'conf' / 'local.yaml'}\n"
+        f"mlflow:\n  tracking_uri: sqlite:///{store / 'mlflow.db'}\n"
+        f"  artifact_root: {store / 'artifacts'}\n"
+        f"training:\n  num_workers: {workers}\n"
+    )
+    run = run_job(["jobs/train.py", "--conf", str(conf), "--lake", lake, "--truth", truth])
+    if run.returncode != 0:
+        sys.exit(f"jobs/train.py failed:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}")
+    ids = re.search(r"run (\w+); baseline run (\w+)", run.stdout)
+    client = MlflowClient(f"sqlite:///{store / 'mlflow.db'}")
+    model = client.get_run(ids.group(1)).data.metrics
+    baseline = client.get_run(ids.group(2)).data.metrics
+    print(run.stdout[-1500:], flush=True)
+    return {
+        **run_summary(run),
+        "model": {k: model[k] for k in sorted(model)},
+        "baseline": {k: baseline[k] for k in sorted(baseline)},
+    }
+
+
+def _split(lake: str, out, workers: int):
+    from pyspark.sql import functions as F
+
+    from common.config import PROJECT_ROOT, load_config
+    from common.lake import Lake
+    from common.spark import get_spark
+    from features.catalog import model_features
+    from training.pipeline import _prepare
+
+    settings = load_config(PROJECT_ROOT / "conf" / "local.yaml", lake=lake)
+    spark = get_spark(settings.spark, app_name="bench-train")
+    folds, _, _ = _prepare(spark, Lake.from_settings(settings), settings)
+    features = model_features()
+    (
+        folds.select(*[F.col(f).cast("float").alias(f) for f in features], "cible", "fold")
+        .write.mode("overwrite")
+        .partitionBy("fold")
+        .parquet(str(out))
+    )
+    folds.unpersist()
+    return spark, settings, features
+
+
+def _numpy(out, fold: str, features: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    table = ds.dataset(str(out / f"fold={fold}"), format="parquet").to_table()
+    x = np.column_stack([table[f].to_numpy(zero_copy_only=False) for f in features])
+    return x.astype(np.float32), table["cible"].to_numpy(zero_copy_only=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--lake", default=str(DEFAULT / "lake"))
+    parser.add_argument("--truth", default=str(DEFAULT / "raw_truth"))
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+
+    print("1. jobs/train.py ...", flush=True)
+    job = _job(args.lake, args.truth, args.workers)
+
+    print("2. distributed vs single process on the same rows ...", flush=True)
+    out = WORK / "split"
+    spark, settings, features = _split(args.lake, out, args.workers)
+    cfg = settings.training
+    from training.models import fit_xgboost
+
+    frame = spark.read.parquet(str(out))
+    began = time.monotonic()
+    distributed = fit_xgboost(
+        frame.where("fold = 'train'"), frame.where("fold = 'validation'"), features, cfg,
+        args.workers,
+    )  # fmt: skip
+    distributed_s = time.monotonic() - began
+
+    began = time.monotonic()
+    x_train, y_train = _numpy(out, "train", features)
+    x_valid, y_valid = _numpy(out, "validation", features)
+    params = dict(cfg.xgboost)
+    rounds = int(params.pop("n_estimators", 100))
+    params.update(objective="binary:logistic", nthread=args.workers, seed=cfg.seed)
+    dtrain = xgb.QuantileDMatrix(x_train, y_train, missing=np.nan, feature_names=features)
+    dvalid = xgb.QuantileDMatrix(x_valid, y_valid, ref=dtrain, missing=np.nan,
+                                 feature_names=features)  # fmt: skip
+    single = xgb.train(params, dtrain, rounds, evals=[(dvalid, "validation")],
+                       early_stopping_rounds=cfg.early_stopping_rounds, verbose_eval=False)  # fmt: skip
+    single = single[: single.best_iteration + 1]
+    single_s = time.monotonic() - began
+
+    x_test, y_test = _numpy(out, "test", features)
+    dtest = xgb.DMatrix(x_test, missing=np.nan, feature_names=features)
+    p_dist, p_single = distributed.predict(dtest), single.predict(dtest)
+    comparison = {
+        "train_rows": int(len(y_train)), "validation_rows": int(len(y_valid)),
+        "test_rows": int(len(y_test)), "test_positive_rate": float(y_test.mean()),
+        "distributed_seconds": distributed_s, "single_seconds": single_s,
+        "time_ratio": distributed_s / single_s,
+        "distributed_trees": distributed.num_boosted_rounds(),
+        "single_trees": single.num_boosted_rounds(),
+        "distributed_auc": roc_auc_score(y_test, p_dist),
+        "single_auc": roc_auc_score(y_test, p_single),
+        "distributed_aucpr": average_precision_score(y_test, p_dist),
+        "single_aucpr": average_precision_score(y_test, p_single),
+    }  # fmt: skip
+    comparison["auc_difference"] = abs(comparison["distributed_auc"] - comparison["single_auc"])
+    spark.stop()
+
+    m, b = job["model"], job["baseline"]
+    md = [
+        "# Training benchmark", "", f"Machine: {machine()}", "",
+        f"Lake: `{args.lake}`; {args.workers} XGBoost workers.", "",
+        "## The job (jobs/train.py, with the generator's truth)", "",
+        "| | AUCPR | ROC AUC | Brier |", "|---|---|---|---|",
+        f"| XGBoost | {m['test_aucpr']:.4f} | {m['test_roc_auc']:.4f} | {m['test_brier']:.5f} |",
+        f"| baseline (logistic regression, reference set) | {b['test_aucpr']:.4f} | "
+        f"{b['test_roc_auc']:.4f} | {b['test_brier']:.5f} |",
+        f"| oracle (generator's probability) | {m.get('oracle_aucpr', float('nan')):.4f} | | |",
+        "",
+        f"Model / oracle AUCPR: **{m.get('model_oracle_ratio', float('nan')):.3f}** (target >= 0.8); "
+        f"model / baseline AUCPR: {m['test_aucpr'] / max(b['test_aucpr'], 1e-12):.2f}; "
+        f"test positive rate {m['test_positive_rate']:.4f}.",
+        f"Job wall time {job['seconds']:.0f} s (XGBoost fit {m.get('seconds_xgboost_fit', 0):.0f} s); "
+        f"driver Python peak {job['peak_driver_python_mb']} MiB, JVM peak {job['peak_jvm_mb']} MiB, "
+        f"Python workers peak {job['peak_workers_mb']} MiB.", "",
+        "## Distributed vs single process, same rows and parameters", "",
+        "| | wall (s) | trees | test ROC AUC | test AUCPR |", "|---|---|---|---|---|",
+        f"| xgboost.spark, {args.workers} workers | {distributed_s:.1f} | "
+        f"{comparison['distributed_trees']} | {comparison['distributed_auc']:.4f} | "
+        f"{comparison['distributed_aucpr']:.4f} |",
+        f"| xgboost.train, {args.workers} threads | {single_s:.1f} | {comparison['single_trees']} | "
+        f"{comparison['single_auc']:.4f} | {comparison['single_aucpr']:.4f} |", "",
+        f"Time ratio distributed / single: **{comparison['time_ratio']:.2f}** (target <= 1.3); "
+        f"AUC difference: **{comparison['auc_difference']:.4f}** (target <= 0.002). "
+        f"Rows: train {comparison['train_rows']:,}, validation {comparison['validation_rows']:,}, "
+        f"test {comparison['test_rows']:,}. Both read the same Parquet split (float32); the "
+        "single-process time includes reading it into memory.", "",
+    ]  # fmt: skip
+    path = save("train", {"machine": machine(), "job": job, "comparison": comparison},
+                "\n".join(md))  # fmt: skip
+    print("\n".join(md))
+    print(f"results: {path}")
+
+
+if __name__ == "__main__":
+    main()

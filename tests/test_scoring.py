@@ -1,0 +1,267 @@
+"""Scoring: explanations and alert levels on hand-made rows, then the score table written by
+the real pipeline with the model trained on the test world."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+import pytest
+from pyspark.sql import functions as F
+
+from common import delta_io
+from common.config import CorrectionRule
+from common.lake import Lake
+from scoring import alerts, export
+from scoring.pipeline import ScoringError, explanations, score_period
+
+# --- explanations ---------------------------------------------------------------------------
+
+
+def test_explanations_sum_to_score_minus_base_score() -> None:
+    features = ["a", "b", "c", "d"]
+    groups = {"a": "social_debt", "b": "social_debt", "c": "headcount", "d": "context"}
+    contributions = np.array([[0.5, -0.1, 0.3, 0.0], [0.0, 0.0, 0.0, 0.0], [-1.0, 0.2, 0.1, 0.4]])
+    bias = np.array([-3.0, -3.0, -3.0])
+    margin = contributions.sum(axis=1) + bias
+    score = 1 / (1 + np.exp(-margin))
+    out = explanations(pd.DataFrame(index=range(3)), contributions, bias, score, features,
+                       groups, top=1)  # fmt: skip
+    base = 1 / (1 + np.exp(3.0))
+    np.testing.assert_allclose(out["base_score"], base)
+    for i in range(3):
+        macro = out["macro_explanation"][i]
+        assert set(macro) == {"social_debt", "headcount", "context"}
+        assert sum(macro.values()) == pytest.approx(score[i] - base)
+    # the contributions keep their signs and proportions: row 0, social debt = 0.4 / 0.7 of it
+    assert out["macro_explanation"][0]["social_debt"] == pytest.approx((score[0] - base) * 4 / 7)
+    micro = out["micro_explanation"][2]
+    assert [(m["groupe"], m["variable"]) for m in micro] == [
+        ("social_debt", "a"),
+        ("headcount", "c"),
+        ("context", "d"),
+    ]
+
+
+# --- alert levels and corrections -----------------------------------------------------------
+
+RULES = [
+    CorrectionRule(name="up_debt", description="x", condition="debt > 10", effect="up"),
+    CorrectionRule(name="up_ccsf", description="x", condition="ccsf = 1", effect="up"),
+    CorrectionRule(name="down_repaid", description="x", condition="repaid", effect="down"),
+]
+
+
+@pytest.mark.parametrize(
+    ("score", "debt", "ccsf", "repaid", "before", "after", "applied"),
+    [
+        (0.05, 0, 0, False, "pas_d_alerte", "pas_d_alerte", []),
+        (0.20, 0, 0, False, "risque_modere", "risque_modere", []),
+        (0.30, 0, 0, False, "risque_fort", "risque_fort", []),  # the threshold itself alerts
+        (0.05, 20, 0, False, "pas_d_alerte", "risque_modere", ["up_debt"]),
+        (0.05, 20, 1, False, "pas_d_alerte", "risque_fort", ["up_debt", "up_ccsf"]),
+        # already at the top: the rule does not apply and is not recorded
+        (0.50, 20, 0, False, "risque_fort", "risque_fort", []),
+        (0.20, 20, 1, True, "risque_modere", "risque_modere", ["up_debt", "down_repaid"]),
+        (0.05, 0, 0, True, "pas_d_alerte", "pas_d_alerte", []),
+        (0.20, None, None, None, "risque_modere", "risque_modere", []),  # nulls: no rule holds
+    ],
+)
+def test_alert_levels_and_corrections(spark, score, debt, ccsf, repaid, before, after, applied):
+    row = spark.createDataFrame(
+        [(score, debt, ccsf, repaid)], "score double, debt int, ccsf int, repaid boolean"
+    )
+    level = alerts.level(F.col("score"), fort=0.3, modere=0.15)
+    corrected, names = alerts.corrected(level, RULES)
+    got = row.select(
+        alerts.name(level).alias("before"), alerts.name(corrected).alias("after"), names
+    ).first()
+    assert (got[0], got[1], list(got[2])) == (before, after, applied)
+
+
+# --- the score table ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def scored(spark, trained):
+    periods = ["2021-06", "2021-05"]
+    with ThreadPoolExecutor(2) as pool:  # two periods at the same time: different partitions
+        runs = list(
+            pool.map(lambda p: score_period(spark, trained.settings, p, batch="t"), periods)
+        )
+    return trained, runs
+
+
+@pytest.mark.slow
+def test_scores_written_with_explanations(spark, scored) -> None:
+    trained, runs = scored
+    lake = Lake.from_settings(trained.settings)
+    scores = delta_io.read(spark, lake.scores)
+    panel = delta_io.read(spark, lake.panel)
+    for run in runs:
+        day = f"{run.period}-01"
+        in_panel = panel.where(F.col("periode") == F.lit(day).cast("date")).count()
+        assert run.rows == in_panel == scores.where(f"periode = DATE'{day}'").count()
+        assert sum(run.alerts.values()) == run.rows
+        assert run.model.version == trained.result.model_version
+    assert scores.groupBy("siret", "periode").count().where("count > 1").count() == 0
+    # macro explanations sum to score - base score on every row
+    gaps = scores.select(
+        (
+            F.aggregate(F.map_values("macro_explanation"), F.lit(0.0), lambda a, b: a + b)
+            - (F.col("score") - F.col("base_score"))
+        ).alias("gap")
+    )
+    assert gaps.agg(F.max(F.abs("gap"))).first()[0] < 1e-6
+    assert scores.where("size(micro_explanation) = 0").count() == 0
+    levels = "('pas_d_alerte', 'risque_modere', 'risque_fort')"
+    assert scores.where(f"alert NOT IN {levels}").count() == 0
+    assert (
+        scores.where("alert_before_corrections = 'risque_fort' AND score < threshold_fort").count()
+        == 0
+    )
+    assert (
+        scores.where(
+            "alert_before_corrections = 'pas_d_alerte' AND score >= threshold_modere"
+        ).count()
+        == 0
+    )
+
+
+@pytest.mark.slow
+def test_rescoring_a_period_changes_nothing(spark, scored) -> None:
+    trained, _ = scored
+    lake = Lake.from_settings(trained.settings)
+    before = delta_io.latest_version(spark, lake.scores)
+    score_period(spark, trained.settings, "2021-06", batch="t")
+    after = delta_io.latest_version(spark, lake.scores)
+    if after > before:  # a commit without changes is allowed, a rewritten row is not
+        changes = (
+            spark.read.format("delta")
+            .option("readChangeFeed", "true")
+            .option("startingVersion", before + 1)
+            .load(lake.scores)
+            .where("_change_type <> 'update_preimage'")
+        )
+        assert changes.count() == 0
+
+
+@pytest.mark.slow
+def test_score_table_is_readable_without_spark(scored) -> None:
+    from deltalake import DeltaTable
+
+    trained, runs = scored
+    table = DeltaTable(Lake.from_settings(trained.settings).scores)
+    frame = table.to_pandas(columns=["siret", "periode", "score", "alert"])
+    assert len(frame) == sum(r.rows for r in runs)
+    assert frame["score"].between(0, 1).all()
+    assert table.metadata().partition_columns == ["periode"]
+
+
+@pytest.mark.slow
+def test_company_list_one_entry_per_company(spark, scored, tmp_path) -> None:
+    trained, runs = scored
+    scores = delta_io.read(spark, Lake.from_settings(trained.settings).scores).where(
+        "periode = DATE'2021-06-01'"
+    )
+    out = tmp_path / "list.json"
+    count = export.write_json_array(
+        export.company_list(scores), out, [F.col("probabilite").desc(), F.col("siren")]
+    )
+    entries = json.loads(out.read_text())
+    assert count == len(entries) == scores.select("siren").distinct().count()
+    assert [e["probabilite"] for e in entries] == sorted(
+        (e["probabilite"] for e in entries), reverse=True
+    )
+    for e in entries:
+        alerted = e["alerte"] != "pas_d_alerte"
+        assert (e.get("explication_macro") is not None) == alerted
+
+
+@pytest.mark.slow
+def test_clear_errors_for_a_missing_model_or_period(spark, trained) -> None:
+    with pytest.raises(ScoringError, match="not in the panel"):
+        score_period(spark, trained.settings, "2030-01")
+    with pytest.raises(ScoringError, match="no model registered as .*@nope"):
+        score_period(spark, trained.settings, "2021-06", alias="nope")
+
+
+def test_default_corrections_on_hand_made_rows(spark, settings) -> None:
+    rules = settings.scoring.corrections
+    assert [r.name for r in rules] == [
+        "hausse_dette_sociale",
+        "refus_ccsf",
+        "dette_crise_remboursee",
+    ]
+    schema = (
+        "id string, periode date, score double, dette_totale double, dette_totale_diff3 double, "
+        "cotisation_moy12 double, ccsf_refus int, dette_totale_lag12 double, "
+        "dette_totale_lag18 double, dette_totale_lag24 double"
+    )
+    import datetime as dt
+
+    may21, may19 = dt.date(2021, 5, 1), dt.date(2019, 5, 1)
+    rows = [
+        # debt up by 300 in 3 months for a 1000 mean contribution: up
+        ("debt_rise", may19, 0.05, 900.0, 300.0, 1000.0, 0, None, None, None),
+        ("debt_rise_small", may19, 0.05, 900.0, 150.0, 1000.0, 0, None, None, None),
+        ("ccsf_refused", may19, 0.2, 0.0, 0.0, 1000.0, 1, None, None, None),
+        # a crisis debt of 5000 twelve months ago, 100 left now: down
+        ("crisis_repaid", may21, 0.2, 100.0, -200.0, 1000.0, 0, 5000.0, 3000.0, None),
+        ("crisis_not_repaid", may21, 0.2, 2000.0, -200.0, 1000.0, 0, 5000.0, None, None),
+        ("repaid_before_2021", may19, 0.2, 100.0, -200.0, 1000.0, 0, 5000.0, None, None),
+        ("nulls", may19, 0.05, None, None, None, None, None, None, None),
+    ]
+    frame = spark.createDataFrame(rows, schema)
+    level = alerts.level(F.col("score"), fort=0.3, modere=0.15)
+    after, applied = alerts.corrected(level, rules)
+    got = {
+        r["id"]: (r["before"], r["after"], list(r["applied"]))
+        for r in frame.select(
+            "id",
+            alerts.name(level).alias("before"),
+            alerts.name(after).alias("after"),
+            applied.alias("applied"),
+        ).collect()
+    }
+    assert got == {
+        "debt_rise": ("pas_d_alerte", "risque_modere", ["hausse_dette_sociale"]),
+        "debt_rise_small": ("pas_d_alerte", "pas_d_alerte", []),
+        "ccsf_refused": ("risque_modere", "risque_fort", ["refus_ccsf"]),
+        "crisis_repaid": ("risque_modere", "pas_d_alerte", ["dette_crise_remboursee"]),
+        "crisis_not_repaid": ("risque_modere", "risque_modere", []),
+        "repaid_before_2021": ("risque_modere", "risque_modere", []),
+        "nulls": ("pas_d_alerte", "pas_d_alerte", []),
+    }
+
+
+@pytest.mark.slow
+def test_shap_contributions_sum_to_the_margin(spark, trained) -> None:
+    import xgboost as xgb
+
+    from training.pipeline import booster_from_registry
+    from training.predict import frame_matrix, predict
+
+    name = trained.settings.mlflow.registered_model
+    booster = booster_from_registry(name, "champion")
+    features = booster.feature_names
+    panel = delta_io.read(spark, Lake.from_settings(trained.settings).panel).limit(300)
+
+    def check(out, contributions, bias, score):
+        margin = np.log(score / (1 - score))
+        out["gap"] = np.abs(contributions.sum(axis=1) + bias - margin)
+        return out
+
+    from training.predict import booster_bytes
+
+    result = predict(panel, booster_bytes(booster), features, ["siret"], ("gap double", check))
+    assert result.count() == 300
+    assert result.agg(F.max("gap")).first()[0] < 1e-3  # float32 margins
+    local = panel.select(*features).toPandas()
+    margin = booster.predict(frame_matrix(local, features), output_margin=True)
+    contribs = booster.predict(
+        xgb.DMatrix(local.to_numpy("float32"), feature_names=features), pred_contribs=True
+    )
+    np.testing.assert_allclose(contribs.sum(axis=1), margin, atol=1e-4)

@@ -1,0 +1,175 @@
+"""Training: the split, metrics and thresholds on hand-made scores, and one real training run
+(XGBoost on two workers and the baseline) logged in a real MLflow store."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from common import delta_io
+from features.catalog import model_features
+from training.metrics import Curve, score_histogram
+from training.predict import predict
+from training.split import assign, boundaries
+
+# --- split ----------------------------------------------------------------------------------
+
+
+def test_gap_shorter_than_the_horizon_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least the label horizon"):
+        boundaries(last_usable=60, test_months=12, gap_months=12, horizon=18)
+    b = boundaries(last_usable=60, test_months=12, gap_months=18, horizon=18)
+    assert (b.test_first, b.test_last) == (49, 60)
+    assert b.test_first - b.train_last > 18
+
+
+def test_split_groups_companies_and_leaves_the_gap(spark) -> None:
+    rows = [
+        (f"{c:09d}", m, m <= 50, (c * 7 + m) % 97 == 0) for c in range(300) for m in range(0, 70, 3)
+    ]
+    panel = spark.createDataFrame(rows, "siren string, month_index int, horizon_complet boolean, "
+                                        "signal_fort boolean")  # fmt: skip
+    b = boundaries(last_usable=50, test_months=6, gap_months=18, horizon=18)
+    folds = assign(panel, b, validation_share=0.2, test_share=0.3, seed=3).toPandas()
+    used = folds[folds["fold"].notna()]
+    # incomplete horizons and strong signals are used nowhere
+    assert not used["horizon_complet"].eq(False).any()
+    assert not used["signal_fort"].any()
+    # a company is on one side only: test companies are never trained or validated on
+    sides = used.groupby("siren")["fold"].agg(set)
+    assert sides.map(lambda s: "test" in s and len(s) > 1).sum() == 0
+    assert sides.map(lambda s: {"train", "validation"} <= s).sum() == 0
+    # no training label reaches the test months
+    train_last = used.loc[used["fold"].isin(["train", "validation"]), "month_index"].max()
+    test_first = used.loc[used["fold"] == "test", "month_index"].min()
+    assert test_first - train_last > 18
+    shares = used.drop_duplicates("siren")["fold"].value_counts(normalize=True)
+    assert 0.2 < shares["test"] < 0.4 and 0.1 < shares["validation"] < 0.3
+
+
+# --- metrics and thresholds -----------------------------------------------------------------
+
+
+def test_histogram_metrics_equal_scikit_learn(spark) -> None:
+    rng = np.random.default_rng(5)
+    label = (rng.uniform(size=4000) < 0.05).astype(int)
+    score = np.round(np.clip(rng.normal(0.2 + 0.3 * label, 0.15), 0, 1), 4)  # exact bins
+    frame = spark.createDataFrame(
+        pd.DataFrame({"score": score, "cible": label}).astype({"cible": "int32"})
+    )
+    curve = Curve.from_histogram(score_histogram(frame, "score"))
+    assert curve.average_precision() == pytest.approx(average_precision_score(label, score))
+    assert curve.roc_auc() == pytest.approx(roc_auc_score(label, score))
+
+
+def test_thresholds_chosen_on_hand_made_scores(spark) -> None:
+    # scores (label): 0.9 (1), 0.8 (1), 0.7 (0), 0.6 (1), 0.5 (0), 0.4 (0), 0.3 (1), 0.2 (0)
+    data = [(0.9, 1), (0.8, 1), (0.7, 0), (0.6, 1), (0.5, 0), (0.4, 0), (0.3, 1), (0.2, 0)]
+    frame = spark.createDataFrame(data, "score double, cible int")
+    curve = Curve.from_histogram(score_histogram(frame, "score"))
+    # F0.5 by threshold: 0.9 .625, 0.8 .833, 0.7 .625, 0.6 .75, 0.3 .625 -> 0.8
+    assert curve.best_threshold(0.5) == pytest.approx(0.8)
+    # F2 by threshold: 0.8 .556, 0.6 .75, 0.3 .870, 0.2 .833 -> 0.3
+    assert curve.best_threshold(2.0) == pytest.approx(0.3)
+    at = curve.at(0.6)
+    assert at["precision"] == pytest.approx(3 / 4) and at["recall"] == pytest.approx(3 / 4)
+    assert at["alert_share"] == pytest.approx(4 / 8)
+
+
+# --- a real training run --------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_training_run_is_logged_registered_and_beats_chance(trained) -> None:
+    result = trained.result
+    client = MlflowClient(trained.uri)
+    run = client.get_run(result.run_id)
+    params, metrics = run.data.params, run.data.metrics
+    assert params["xgboost.num_workers"] == "2"
+    assert params["panel.path"] == trained.world.lake.panel
+    assert params["panel.delta_version"].isdigit()
+    assert params["split.strong_signals"] == "excluded from training and evaluation"
+    assert params["split.incomplete_horizons"] == "excluded from training and evaluation"
+    assert int(params["split.test_positives"]) > 0
+    assert params["config.training.gap_months"] == "18"
+    for name in ("test_roc_auc", "test_aucpr", "test_brier", "test_precision_risque_fort",
+                 "test_recall_risque_modere", "test_f05_risque_fort", "test_f2_risque_modere",
+                 "test_alert_share_risque_fort", "oracle_aucpr", "model_oracle_ratio"):  # fmt: skip
+        assert name in metrics, name
+    # the model learned something: its average precision is well above the positive rate
+    assert metrics["test_aucpr"] > 2.5 * metrics["test_positive_rate"]
+    assert metrics["test_roc_auc"] > 0.7
+    assert metrics["threshold_risque_fort"] >= metrics["threshold_risque_modere"]
+
+    artifacts = {a.path for a in client.list_artifacts(result.run_id)}
+    for name in ("precision_recall.png", "roc.png", "calibration.png", "importance_top30.png",
+                 "shap_summary.png", "score_distribution.png", "features.json",
+                 "metrics_by_group.csv"):  # fmt: skip
+        assert name in artifacts, name
+    baseline = client.get_run(result.baseline_run_id)
+    assert baseline.info.experiment_id == run.info.experiment_id
+    assert baseline.data.tags["model_type"] == "baseline_logistic_regression"
+    assert "test_aucpr" in baseline.data.metrics
+
+    name = trained.settings.mlflow.registered_model
+    version = client.get_model_version_by_alias(name, "challenger")
+    assert version.version == result.model_version and version.run_id == result.run_id
+    assert client.get_model_version_by_alias(name, "champion").version == result.model_version
+
+
+@pytest.mark.slow
+def test_model_reloads_without_spark_and_predicts_the_same(spark, trained) -> None:
+    name = trained.settings.mlflow.registered_model
+    info = mlflow.models.get_model_info(f"models:/{name}@champion")
+    meta = info.metadata
+    features = model_features()
+    assert meta["features"] == features and set(meta["thresholds"]) == {
+        "risque_fort",
+        "risque_modere",
+    }
+    assert set(meta["groups"]) == set(features)
+    assert info.signature is not None
+    booster = mlflow.xgboost.load_model(f"models:/{name}@champion")
+    panel = delta_io.read(spark, trained.world.lake.panel).orderBy("siret", "periode").limit(200)
+    import xgboost as xgb
+
+    from training.predict import booster_bytes, frame_matrix
+
+    local = panel.select("siret", "periode", *features).toPandas()
+    expected = booster.predict(frame_matrix(local, features))
+    assert isinstance(booster, xgb.Booster)
+    spark_scores = (
+        predict(panel, booster_bytes(booster), features, ["siret", "periode"])
+        .toPandas()
+        .merge(local[["siret", "periode"]].assign(expected=expected), on=["siret", "periode"])
+    )
+    assert len(spark_scores) == 200
+    np.testing.assert_allclose(spark_scores["score"], spark_scores["expected"], rtol=1e-6)
+
+
+@pytest.mark.slow
+def test_nothing_business_secret_in_mlflow(spark, trained, tmp_path: Path) -> None:
+    """No SIRET, SIREN or company name of the world in params, tags or text artifacts."""
+    panel = delta_io.read(spark, trained.world.lake.panel)
+    ids = {r[0] for r in panel.select("siren").distinct().collect()}  # a small test world
+    ids |= {r[0] for r in panel.select("siret").distinct().collect()}
+    client = MlflowClient(trained.uri)
+    texts = []
+    for run_id in (trained.result.run_id, trained.result.baseline_run_id):
+        run = client.get_run(run_id)
+        texts += [json.dumps(run.data.params), json.dumps(run.data.tags)]
+        folder = Path(mlflow.artifacts.download_artifacts(run_id=run_id, dst_path=str(tmp_path)))
+        for path in folder.rglob("*"):
+            if path.is_file() and path.suffix in (".json", ".csv", ".yaml", ".txt", ""):
+                texts.append(path.read_text(errors="ignore"))
+    found = {t for text in texts for t in re.findall(r"\d{9,14}", text)} & ids
+    assert not found, f"{len(found)} identifiers leaked into MLflow"
+    assert any("test_aucpr" in t or "features" in t for t in texts)  # the scan saw artifacts
