@@ -21,8 +21,8 @@ test: setup lint ## lint, then the whole test suite (PYTEST_ARGS="-m 'not integr
 demo: setup ## run the pipeline locally on generated data and print where the outputs are
 	@scripts/demo.sh
 
-mlflow-ui: setup ## open the MLflow UI on the local tracking store (http://127.0.0.1:5000)
-	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/work/mlflow/mlflow.db --host 127.0.0.1 --port 5000
+mlflow-ui: setup ## open the MLflow UI on the local store, or on MLFLOW_TRACKING_URI (http://127.0.0.1:5000)
+	$(VENV)/bin/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/work/mlflow/mlflow.db} --host 127.0.0.1 --port 5000
 
 clean: ## remove the local lake, MLflow store and run outputs (./work)
 	rm -rf work

@@ -3,7 +3,9 @@
 #   generate -> ingest -> panel -> train (XGBoost + baseline, MLflow) -> score -> export
 # Environment (all optional): DEMO_DIR (default work/demo), DEMO_ESTABLISHMENTS (3000),
 # DEMO_MONTHS (72), DEMO_START (2016-01), DEMO_FAILURE_RATE (generator default),
-# DEMO_CONF (conf/local.yaml), MLFLOW_TRACKING_URI (default: the configuration's store).
+# DEMO_CONF (conf/local.yaml), DEMO_MLFLOW_ARTIFACTS (a folder for an MLflow store of the demo's
+# own), MLFLOW_TRACKING_URI (default: the configuration's store). The model trained is promoted
+# to champion (--promote), so the demo scores with it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -45,7 +47,7 @@ step "ingest"
 step "panel"
 ./spark-submit.sh jobs/panel.py --conf "$CONF"
 step "train"
-./spark-submit.sh jobs/train.py --conf "$CONF" --truth "$DEMO/truth"
+./spark-submit.sh jobs/train.py --conf "$CONF" --truth "$DEMO/truth" --promote
 step "score $LAST"
 ./spark-submit.sh jobs/score.py --conf "$CONF" --period "$LAST"
 step "export"

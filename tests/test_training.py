@@ -110,6 +110,7 @@ def test_training_run_is_logged_registered_and_beats_chance(trained) -> None:
     assert metrics["threshold_risque_fort"] >= metrics["threshold_risque_modere"]
 
     artifacts = {a.path for a in client.list_artifacts(result.run_id)}
+    artifacts |= {a.path.split("/")[-1] for a in client.list_artifacts(result.run_id, "plots")}
     for name in ("precision_recall.png", "roc.png", "calibration.png", "importance_top30.png",
                  "shap_summary.png", "score_distribution.png", "features.json",
                  "metrics_by_group.csv"):  # fmt: skip
