@@ -66,15 +66,28 @@ def _same(field) -> str:
     return f"t.`{field.name}` <=> s.`{field.name}`"
 
 
+_CREATION_RACES = ("ProtocolChangedException", "MetadataChangedException")
+
+
 def ensure(spark: SparkSession, path: str) -> DeltaTable:
-    (
-        DeltaTable.createIfNotExists(spark)
-        .location(path)
-        .addColumns(SCHEMA)
-        .partitionedBy("periode")
-        .property("delta.enableChangeDataFeed", "true")
-        .execute()
-    )
+    """The table, created on first use. Two jobs creating it at once (two periods scored
+    concurrently on a new lake) race on the first commit: the loser finds the table the
+    winner created and goes on."""
+    try:
+        (
+            DeltaTable.createIfNotExists(spark)
+            .location(path)
+            .addColumns(SCHEMA)
+            .partitionedBy("periode")
+            .property("delta.enableChangeDataFeed", "true")
+            .execute()
+        )
+    except Exception as exc:  # ProtocolChangedException, ConcurrentAppendException, ...
+        name = type(exc).__name__
+        if not (name.startswith("Concurrent") or name in _CREATION_RACES):
+            raise
+        if not DeltaTable.isDeltaTable(spark, path):
+            raise
     return DeltaTable.forPath(spark, path)
 
 

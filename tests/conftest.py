@@ -53,7 +53,7 @@ class World:
 
         self.root = root
         self.request = Request(establishments=1500, months=66, start="2016-01", seed=21,
-                               bad_line_rate=0.002, yearly_failure_rate=0.02)  # fmt: skip
+                               bad_line_rate=0.002, yearly_failure_rate=0.03)  # fmt: skip
         scenario = make_scenario(self.request.seed, self.request.start, self.request.months,
                                  self.request.yearly_failure_rate)  # fmt: skip
         self.raw, self.truth = root / "raw", root / "truth"

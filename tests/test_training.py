@@ -122,8 +122,8 @@ def test_training_run_is_logged_registered_and_beats_chance(trained) -> None:
 
     name = trained.settings.mlflow.registered_model
     version = client.get_model_version_by_alias(name, "challenger")
-    assert version.version == result.model_version and version.run_id == result.run_id
-    assert client.get_model_version_by_alias(name, "champion").version == result.model_version
+    assert str(version.version) == result.model_version and version.run_id == result.run_id
+    assert str(client.get_model_version_by_alias(name, "champion").version) == result.model_version
 
 
 @pytest.mark.slow
