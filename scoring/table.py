@@ -8,6 +8,9 @@ periods can be scored at the same time (they touch different partitions).
 
 from __future__ import annotations
 
+import logging
+import time
+
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import (
@@ -55,6 +58,7 @@ SCHEMA = StructType(
         StructField("scored_at", TimestampType()),
     ]
 )
+log = logging.getLogger(__name__)
 KEYS = ("siret", "periode")
 TRACKED = [f for f in SCHEMA.fields if f.name not in (*KEYS, "scored_at")]
 
@@ -91,15 +95,34 @@ def ensure(spark: SparkSession, path: str) -> DeltaTable:
     return DeltaTable.forPath(spark, path)
 
 
-def merge_period(spark: SparkSession, path: str, scores: DataFrame, period: str) -> None:
+def merge_period(
+    spark: SparkSession, path: str, scores: DataFrame, period: str, attempts: int = 5
+) -> None:
+    """MERGE one period. A MERGE with ``whenNotMatchedBySource`` reads the whole target, so
+    Delta reports a conflict when another period's MERGE commits meanwhile (optimistic
+    concurrency); the MERGE is idempotent, so it is simply retried on the new version."""
     table = ensure(spark, path)
     in_period = f"t.periode = DATE'{period}'"
     changed = " OR ".join(f"NOT ({_same(f)})" for f in TRACKED)
-    (
-        table.alias("t")
-        .merge(scores.alias("s"), f"{in_period} AND t.siret = s.siret AND t.periode = s.periode")
-        .whenMatchedUpdateAll(condition=changed)
-        .whenNotMatchedInsertAll()
-        .whenNotMatchedBySourceDelete(condition=in_period)
-        .execute()
-    )
+    for attempt in range(1, attempts + 1):
+        try:
+            (
+                table.alias("t")
+                .merge(
+                    scores.alias("s"),
+                    f"{in_period} AND t.siret = s.siret AND t.periode = s.periode",
+                )
+                .whenMatchedUpdateAll(condition=changed)
+                .whenNotMatchedInsertAll()
+                .whenNotMatchedBySourceDelete(condition=in_period)
+                .execute()
+            )
+            return
+        except Exception as exc:  # ConcurrentAppendException, ConcurrentDeleteReadException, ...
+            if not type(exc).__name__.startswith("Concurrent") or attempt == attempts:
+                raise
+            log.warning(
+                "period %s: a concurrent commit on %s (%s); retrying the MERGE (%d/%d)",
+                period, path, type(exc).__name__, attempt + 1, attempts,
+            )  # fmt: skip
+            time.sleep(2 * attempt)

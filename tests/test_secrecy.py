@@ -40,9 +40,9 @@ def test_the_pipeline_writes_no_identifier_outside_the_lake(tmp_path: Path) -> N
     env = {
         **os.environ,
         "DEMO_DIR": str(demo),
-        "DEMO_ESTABLISHMENTS": "600",
+        "DEMO_ESTABLISHMENTS": "350",
         "DEMO_MONTHS": "66",
-        "DEMO_FAILURE_RATE": "0.04",
+        "DEMO_FAILURE_RATE": "0.06",
         "DEMO_CONF": str(PROJECT_ROOT / "conf" / "test.yaml"),
         "DEMO_MLFLOW_ARTIFACTS": str(tmp_path / "mlflow"),
     }
@@ -56,7 +56,7 @@ def test_the_pipeline_writes_no_identifier_outside_the_lake(tmp_path: Path) -> N
     assert "MLflow" in console and "test AUCPR" in console
 
     numbers, names = _identifiers(demo / "raw")
-    assert len(numbers) > 600 and len(names) > 100
+    assert len(numbers) > 350 and len(names) > 100
     written = [
         p
         for root in (demo, tmp_path / "mlflow", PROJECT_ROOT / "bench" / "results")

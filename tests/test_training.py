@@ -11,13 +11,14 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+import xgboost as xgb
 from mlflow import MlflowClient
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from common import delta_io
 from features.catalog import model_features
 from training.metrics import Curve, score_histogram
-from training.predict import predict
+from training.predict import booster_bytes, frame_matrix, predict
 from training.split import assign, boundaries
 
 # --- split ----------------------------------------------------------------------------------
@@ -139,16 +140,18 @@ def test_model_reloads_without_spark_and_predicts_the_same(spark, trained) -> No
     assert set(meta["groups"]) == set(features)
     assert info.signature is not None
     booster = mlflow.xgboost.load_model(f"models:/{name}@champion")
-    panel = delta_io.read(spark, trained.world.lake.panel).orderBy("siret", "periode").limit(200)
-    import xgboost as xgb
-
-    from training.predict import booster_bytes, frame_matrix
-
-    local = panel.select("siret", "periode", *features).toPandas()
+    local = (
+        delta_io.read(spark, trained.world.lake.panel)
+        .select("siret", "periode", *features)
+        .limit(200)
+        .toPandas()
+    )
     expected = booster.predict(frame_matrix(local, features))
     assert isinstance(booster, xgb.Booster)
     spark_scores = (
-        predict(panel, booster_bytes(booster), features, ["siret", "periode"])
+        predict(
+            spark.createDataFrame(local), booster_bytes(booster), features, ["siret", "periode"]
+        )
         .toPandas()
         .merge(local[["siret", "periode"]].assign(expected=expected), on=["siret", "periode"])
     )
