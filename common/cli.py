@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 
 from pyspark.sql import SparkSession
@@ -13,6 +14,13 @@ from common.logs import setup_logging
 from common.spark import SetupError, get_spark
 
 log = logging.getLogger(__name__)
+
+
+def month(value: str) -> str:
+    """argparse type of a YYYY-MM option."""
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM, got {value!r}")
+    return value
 
 
 def job_parser(job: str, description: str) -> argparse.ArgumentParser:

@@ -9,27 +9,20 @@ corrections. This file names companies: it is meant for the agents, not for logs
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
 from pyspark.sql import functions as F
 
 from common import delta_io
-from common.cli import job_parser, start
+from common.cli import job_parser, month, start
 from common.lake import Lake
 from scoring.export import company_list, write_json_array
 
 
-def _month(value: str) -> str:
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
-        raise argparse.ArgumentTypeError(f"expected YYYY-MM, got {value!r}")
-    return value
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = job_parser("export_list", __doc__)
-    parser.add_argument("--period", required=True, type=_month, metavar="YYYY-MM")
+    parser.add_argument("--period", required=True, type=month, metavar="YYYY-MM")
     parser.add_argument(
         "--out", required=True, type=Path, metavar="FILE", help="the JSON file to write"
     )
@@ -46,9 +39,7 @@ def main(argv: list[str] | None = None) -> None:
         F.col("periode") == F.lit(f"{args.period}-01").cast("date")
     )
     if scores.limit(1).count() == 0:
-        sys.exit(
-            f"error: no scores for {args.period}: score it first (jobs/score.py)"
-        )
+        sys.exit(f"error: no scores for {args.period}: score it first (jobs/score.py)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     count = write_json_array(
         company_list(scores), args.out.resolve(), [F.col("probabilite").desc(), F.col("siren")]

@@ -7,20 +7,13 @@ Same seed and scale give byte-identical raw files, whatever the number of cores.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from pathlib import Path
 
-from common.cli import job_parser, start
+from common.cli import job_parser, month, start
 from generator.delivery import Request, write_delivery
 from generator.scenario import make_scenario
-
-
-def _month(value: str) -> str:
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
-        raise argparse.ArgumentTypeError(f"expected YYYY-MM, got {value!r}")
-    return value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -31,7 +24,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--months", type=int, metavar="M", help="months of history (default from config: 72)"
     )
     parser.add_argument(
-        "--start", type=_month, metavar="YYYY-MM", help="first month (default 2016-01)"
+        "--start", type=month, metavar="YYYY-MM", help="first month (default 2016-01)"
     )
     parser.add_argument("--seed", type=int, default=1, metavar="S", help="random seed (default 1)")
     parser.add_argument(

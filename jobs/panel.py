@@ -9,19 +9,12 @@ months of the panel are replaced; the others stay as they are.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 
-from common.cli import job_parser, start
+from common.cli import job_parser, month, start
 from common.lake import Lake
 from features.catalog import catalog
 from features.pipeline import MissingInput, run_panel
-
-
-def _month(value: str) -> str:
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
-        raise argparse.ArgumentTypeError(f"expected YYYY-MM, got {value!r}")
-    return value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -29,14 +22,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--from",
         dest="first",
-        type=_month,
+        type=month,
         metavar="YYYY-MM",
         help="first month to (re)write (default: panel.start)",
     )
     parser.add_argument(
         "--to",
         dest="last",
-        type=_month,
+        type=month,
         metavar="YYYY-MM",
         help="last month to (re)write (default: the last month of the data)",
     )

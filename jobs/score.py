@@ -9,23 +9,16 @@ of the configuration, and MERGEs the period into <lake>/gold/scores.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 
-from common.cli import job_parser, start
+from common.cli import job_parser, month, start
 from scoring.pipeline import ScoringError, score_period
-
-
-def _month(value: str) -> str:
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
-        raise argparse.ArgumentTypeError(f"expected YYYY-MM, got {value!r}")
-    return value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = job_parser("score", __doc__)
     parser.add_argument(
-        "--period", required=True, type=_month, metavar="YYYY-MM", help="the month to score"
+        "--period", required=True, type=month, metavar="YYYY-MM", help="the month to score"
     )
     parser.add_argument(
         "--model-alias",
