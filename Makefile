@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 PYTEST_ARGS ?=
 
-.PHONY: help setup test lint demo mlflow-ui clean
+.PHONY: help setup test test-e2e lint demo mlflow-ui cluster-start cluster-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -15,14 +15,23 @@ setup: ## create/refresh .venv from requirements.lock and fetch the jars of jars
 lint: setup ## ruff on the whole project
 	$(VENV)/bin/ruff check .
 
-test: setup lint ## lint, then the whole test suite (PYTEST_ARGS="-m 'not integration'" to narrow)
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+test: setup lint ## lint, then the test suite but the end-to-end runs (PYTEST_ARGS to narrow)
+	$(VENV)/bin/pytest -m "not e2e" $(PYTEST_ARGS)
+
+test-e2e: setup ## the pipeline end to end: locally, on a standalone cluster, with faults (~25 min)
+	$(VENV)/bin/pytest -m e2e $(PYTEST_ARGS)
 
 demo: setup ## run the pipeline locally on generated data and print where the outputs are
 	@scripts/demo.sh
 
 mlflow-ui: setup ## open the MLflow UI on the local store, or on MLFLOW_TRACKING_URI (http://127.0.0.1:5000)
 	$(VENV)/bin/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/work/mlflow/mlflow.db} --host 127.0.0.1 --port 5000
+
+cluster-start: setup ## start a Spark standalone master and two workers on 127.0.0.1 (scripts/standalone-cluster.sh)
+	@scripts/standalone-cluster.sh start
+
+cluster-stop: ## stop the processes cluster-start started
+	@scripts/standalone-cluster.sh stop
 
 clean: ## remove the local lake, MLflow store and run outputs (./work)
 	rm -rf work

@@ -11,11 +11,12 @@ minutes, time about linear in establishments.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import sys
 
-from bench.harness import ROOT, machine, run_job, run_summary, save
+from bench.harness import RESULTS, ROOT, machine, run_job, run_summary, save
 
 WORK = ROOT / "work" / "bench" / "panel"
 
@@ -35,6 +36,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     results = []
+    previous = RESULTS / "panel.json"  # scales not run this time keep their earlier figures
+    if previous.exists():
+        ran = set(args.scales.split(","))
+        results = [r for r in json.loads(previous.read_text())["runs"] if r["scale"] not in ran]
     for scale in args.scales.split(","):
         n, months = (int(v) for v in scale.split("x"))
         folder = WORK / scale
@@ -62,7 +67,7 @@ def main() -> None:
         _check(floor, "floor")
         floor_s = float(re.search(r"written in ([\d.]+) s", floor.stdout).group(1))
         results.append({
-            "scale": scale, **run_summary(run), "rows": rows, "variables": variables,
+            "scale": scale, "date": machine()["date"], **run_summary(run), "rows": rows, "variables": variables,
             "shuffles": int(plan.group(1)), "broadcasts": int(plan.group(2)),
             "planning_seconds": float(plan.group(3)), "silver_seconds": silver,
             "panel_seconds": panel_s, "floor_seconds": floor_s,
@@ -73,6 +78,7 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
 
+    results.sort(key=lambda r: [int(v) for v in r["scale"].split("x")])
     md = ["# Panel benchmark", "", f"Machine: {machine()}", "",
           "Wall time is the whole job (Spark start, silver tables, panel); *panel* is computing and "
           "writing the gold table; the floor reads the same inputs and writes a table of the "
@@ -80,11 +86,18 @@ def main() -> None:
           "| establishments x months | wall (s) | silver (s) | panel (s) | floor (s) | panel / floor | rows | "
           "rows/s (panel) | variables x rows / s | shuffles | planning (s) | driver Python peak (MiB) | JVM peak (MiB) |",
           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    smallest = results[0]
     for r in results:
         md.append(f"| {r['scale']} | {r['seconds']:.0f} | {r['silver_seconds']:.0f} | {r['panel_seconds']:.0f} | "
                   f"{r['floor_seconds']:.0f} | {r['panel_seconds'] / max(r['floor_seconds'], 1):.1f} | {r['rows']:,} | "
                   f"{r['rows'] / r['panel_seconds']:,.0f} | {r['rows'] * r['variables'] / r['panel_seconds']:,.0f} | "
                   f"{r['shuffles']} | {r['planning_seconds']:.1f} | {r['peak_driver_python_mb']} | {r['peak_jvm_mb']} |")  # fmt: skip
+    md += ["", "Growth with the number of establishments (relative to the smallest scale run):", "",
+           "| establishments x months | establishments x | wall x | panel x | run on |", "|---|---|---|---|---|"]  # fmt: skip
+    for r in results:
+        size = int(r["scale"].split("x")[0]) / int(smallest["scale"].split("x")[0])
+        md.append(f"| {r['scale']} | {size:.0f} | {r['seconds'] / smallest['seconds']:.1f} | "
+                  f"{r['panel_seconds'] / smallest['panel_seconds']:.1f} | {r.get('date', '?')} |")  # fmt: skip
     path = save("panel", {"machine": machine(), "runs": results}, "\n".join(md) + "\n")
     print(path.read_text())
 

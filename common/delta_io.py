@@ -4,8 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from delta import exceptions as delta_errors
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
+
+# Delta's commit conflicts: another writer committed first (optimistic concurrency). A first
+# commit raced on an empty folder is reported as a protocol or metadata change.
+COMMIT_CONFLICTS = (
+    delta_errors.DeltaConcurrentModificationException,
+    delta_errors.ConcurrentWriteException,
+    delta_errors.MetadataChangedException,
+    delta_errors.ProtocolChangedException,
+    delta_errors.ConcurrentAppendException,
+    delta_errors.ConcurrentDeleteReadException,
+    delta_errors.ConcurrentDeleteDeleteException,
+    delta_errors.ConcurrentTransactionException,
+)
+
+
+def commit_conflict(exc: BaseException) -> bool:
+    """True when ``exc`` is a Delta commit conflict with a concurrent writer."""
+    return isinstance(exc, COMMIT_CONFLICTS)
 
 
 def exists(spark: SparkSession, path: str) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from functools import reduce
@@ -216,7 +217,8 @@ def ingest_batch(spark: SparkSession, lake: Lake, expectations_dir: Path, runs_d
     today = today or dt.date.today()
     suites = load_suites(expectations_dir)
     started = dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
-    run_dir = runs_dir / "ingest" / batch_id / started.strftime("%Y%m%dT%H%M%S")
+    # the process id keeps two runs started in the same second apart
+    run_dir = runs_dir / "ingest" / batch_id / f"{started:%Y%m%dT%H%M%S}-{os.getpid()}"
     stamp = F.lit(started).cast("timestamp")
     previous = books.previous_runs(spark, lake.ingest_runs)
 

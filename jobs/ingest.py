@@ -14,6 +14,7 @@ import re
 import sys
 from pathlib import Path
 
+from common import delta_io
 from common.cli import job_parser, start
 from common.lake import Lake
 from ingestion.pipeline import BatchRejected, BatchResult, ingest_batch
@@ -71,6 +72,20 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     except FileNotFoundError as exc:
         sys.exit(f"error: {exc}")
+    except Exception as exc:
+        if not delta_io.commit_conflict(exc):
+            raise
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        print(
+            f"error: batch {args.batch}: another job committed to the same tables of "
+            f"{lake.root} at the same time ({type(exc).__name__}: {first}).\n"
+            "Nothing was duplicated: each table keeps either its previous rows of the batch or "
+            "the other job's. Run the same command again once the other job has finished: "
+            "a batch already complete is skipped.",
+            file=sys.stderr,
+        )
+        spark.stop()
+        sys.exit(3)
     if result.already_ingested:
         print(f"batch {args.batch} was already ingested from these files: nothing to do")
     else:

@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"error: {exc}")
     print(
         f"scored {run.rows:,} establishments for {run.period} with {run.model.name} "
-        f"version {run.model.version} ({run.model.alias})"
+        f"version {run.model.version} ({run.model.alias}) in {run.seconds:.0f} s "
+        "(scores, explanations, alerts, MERGE)"
     )
     for level in ("risque_fort", "risque_modere", "pas_d_alerte"):
         print(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from dataclasses import dataclass
 from functools import partial
 
@@ -59,6 +60,7 @@ class ScoreRun:
     corrections: dict[str, int]
     model: Model
     panel_version: int
+    seconds: float = 0.0  # scoring, explanations, alerts and the MERGE, after the checks
 
 
 def load_model(settings: Settings, alias: str) -> Model:
@@ -155,6 +157,7 @@ def score_period(
             "rebuild the panel or retrain"
         )
 
+    began = time.monotonic()
     rules = cfg.corrections
     flags = [
         F.coalesce(F.expr(r.condition), F.lit(False)).alias(f"_rule{i}")
@@ -198,6 +201,7 @@ def score_period(
         F.lit(now).cast("timestamp").alias("scored_at"),
     )
     table.merge_period(spark, lake.scores, result, day)
+    seconds = time.monotonic() - began
 
     written = delta_io.read(spark, lake.scores).where(F.col("periode") == F.lit(day).cast("date"))
     counts = written.groupBy("alert").count().collect()
@@ -213,4 +217,5 @@ def score_period(
         {r["c"]: r["count"] for r in applied_counts},
         model,
         panel_version,
+        seconds,
     )

@@ -25,6 +25,8 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
+from common import delta_io
+
 _MICRO = StructType(
     [
         StructField("groupe", StringType()),
@@ -70,9 +72,6 @@ def _same(field) -> str:
     return f"t.`{field.name}` <=> s.`{field.name}`"
 
 
-_CREATION_RACES = ("ProtocolChangedException", "MetadataChangedException")
-
-
 def ensure(spark: SparkSession, path: str) -> DeltaTable:
     """The table, created on first use. Two jobs creating it at once (two periods scored
     concurrently on a new lake) race on the first commit: the loser finds the table the
@@ -87,8 +86,7 @@ def ensure(spark: SparkSession, path: str) -> DeltaTable:
             .execute()
         )
     except Exception as exc:  # ProtocolChangedException, ConcurrentAppendException, ...
-        name = type(exc).__name__
-        if not (name.startswith("Concurrent") or name in _CREATION_RACES):
+        if not delta_io.commit_conflict(exc):
             raise
         if not DeltaTable.isDeltaTable(spark, path):
             raise
@@ -119,7 +117,7 @@ def merge_period(
             )
             return
         except Exception as exc:  # ConcurrentAppendException, ConcurrentDeleteReadException, ...
-            if not type(exc).__name__.startswith("Concurrent") or attempt == attempts:
+            if not delta_io.commit_conflict(exc) or attempt == attempts:
                 raise
             log.warning(
                 "period %s: a concurrent commit on %s (%s); retrying the MERGE (%d/%d)",

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from pipeline_run import Demo, pipeline_conf
 
 from common.config import PROJECT_ROOT, Settings, load_config
 from common.spark import get_spark
@@ -102,3 +103,10 @@ def trained(spark, world, tmp_path_factory):
     yield Trained(tmp_path_factory.mktemp("mlflow"), world, spark)
     if previous is not None:
         os.environ["MLFLOW_TRACKING_URI"] = previous
+
+
+@pytest.fixture(scope="session")
+def local_demo(tmp_path_factory) -> Demo:
+    """The whole pipeline, locally (local[2]); the reference of the cluster run."""
+    root = tmp_path_factory.mktemp("local-demo")
+    return Demo(root, pipeline_conf(root))

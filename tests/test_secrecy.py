@@ -5,9 +5,7 @@ generated data. The exported list is the one deliberate exception (it is for the
 from __future__ import annotations
 
 import csv
-import os
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -34,24 +32,10 @@ def _hits(text: str, numbers: set[str], names: set[str]) -> set[str]:
     return found
 
 
-@pytest.mark.integration
-def test_the_pipeline_writes_no_identifier_outside_the_lake(tmp_path: Path) -> None:
-    demo = tmp_path / "demo"
-    env = {
-        **os.environ,
-        "DEMO_DIR": str(demo),
-        "DEMO_ESTABLISHMENTS": "350",
-        "DEMO_MONTHS": "66",
-        "DEMO_FAILURE_RATE": "0.06",
-        "DEMO_CONF": str(PROJECT_ROOT / "conf" / "test.yaml"),
-        "DEMO_MLFLOW_ARTIFACTS": str(tmp_path / "mlflow"),
-    }
-    env.pop("MLFLOW_TRACKING_URI", None)
-    run = subprocess.run(
-        ["bash", "scripts/demo.sh"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True
-    )
-    console = run.stdout + run.stderr
-    assert run.returncode == 0, console[-5000:]
+@pytest.mark.e2e
+def test_the_pipeline_writes_no_identifier_outside_the_lake(local_demo) -> None:
+    demo, console = local_demo.dir, local_demo.console
+    assert local_demo.returncode == 0, console[-5000:]
     assert "=== early-warning demo: summary ===" in console
     assert "MLflow" in console and "test AUCPR" in console
 
@@ -59,7 +43,7 @@ def test_the_pipeline_writes_no_identifier_outside_the_lake(tmp_path: Path) -> N
     assert len(numbers) > 350 and len(names) > 100
     written = [
         p
-        for root in (demo, tmp_path / "mlflow", PROJECT_ROOT / "bench" / "results")
+        for root in (demo, local_demo.mlflow, PROJECT_ROOT / "bench" / "results")
         for p in root.rglob("*")
         if p.is_file()
         and "lake" not in p.relative_to(root).parts[:1]

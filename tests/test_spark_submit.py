@@ -85,3 +85,12 @@ def test_doctor_job_runs_through_spark_submit(tmp_path: Path, spark) -> None:
     assert "delta-spark_4.1_2.13-4.4.0.jar" in result.stdout
     assert "doctor: OK" in result.stdout
     assert delta_io.read(spark, str(lake / "ops" / "doctor")).count() == 2
+
+
+def test_cluster_script_usage() -> None:
+    script = str(PROJECT_ROOT / "scripts" / "standalone-cluster.sh")
+    shown = run([script, "--help"])
+    assert shown.returncode == 0
+    assert "start|stop|status|kill-worker N" in shown.stdout
+    wrong = run([script, "restart"])
+    assert wrong.returncode == 2 and "Usage" in wrong.stderr

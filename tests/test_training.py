@@ -17,6 +17,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from common import delta_io
 from features.catalog import model_features
+from training import models
 from training.metrics import Curve, score_histogram
 from training.predict import booster_bytes, frame_matrix, predict
 from training.split import assign, boundaries
@@ -86,6 +87,31 @@ def test_thresholds_chosen_on_hand_made_scores(spark) -> None:
 
 
 # --- a real training run --------------------------------------------------------------------
+
+
+def test_every_arrow_batch_xgboost_reads_mixes_training_and_validation(spark, monkeypatch) -> None:
+    # xgboost 3.2 fails on a batch of only one kind; batches must also stay bounded.
+    monkeypatch.setattr(models, "BATCH_ROWS", 2_000)
+    rows = [(i, i % 10 == 0) for i in range(12_000)]  # 10 % validation, in long runs
+    frame = spark.createDataFrame(sorted(rows, key=lambda r: r[1]), "x long, _validation boolean")
+    shuffled, batch = models.mixed_batches(frame.repartition(7), num_workers=2, seed=3)
+    assert shuffled.rdd.getNumPartitions() == 2
+
+    def sizes(batches):
+        for b in batches:
+            yield pd.DataFrame({"n": [len(b)], "valid": [int(b["_validation"].sum())]})
+
+    key = "spark.sql.execution.arrow.maxRecordsPerBatch"
+    before = spark.conf.get(key)
+    spark.conf.set(key, str(batch))
+    try:
+        seen = shuffled.mapInPandas(sizes, "n long, valid long").toPandas()
+    finally:
+        spark.conf.set(key, before)
+    assert seen["n"].sum() == 12_000
+    assert len(seen) == 2 * 3  # 6,000 rows per worker in 3 batches of about 2,000
+    assert (seen["valid"] > 0).all() and (seen["valid"] < seen["n"]).all()
+    assert seen["n"].min() > 1_000
 
 
 @pytest.mark.slow

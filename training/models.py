@@ -42,6 +42,29 @@ def rebalanced(train: DataFrame, cfg: TrainingSettings) -> tuple[DataFrame, str 
     )
 
 
+BATCH_ROWS = 50_000  # about 170 MB of float32 features per Arrow batch at 868 variables
+
+
+def mixed_batches(frame: DataFrame, num_workers: int, seed: int) -> tuple[DataFrame, int]:
+    """One partition per worker, rows shuffled inside it, and the Arrow batch size that cuts
+    each partition into equal batches of about ``BATCH_ROWS`` rows.
+
+    xgboost 3.2 fails (KeyError 'values') on an Arrow batch holding only training or only
+    validation rows. A round-robin partition per worker (xgboost then does not repartition)
+    whose rows are in random order, cut into few large equal batches, gives every batch both
+    kinds (a batch of 50,000 rows misses a 1 % kind with probability e^-500), while the
+    memory a batch takes stays bounded whatever the size of the data.
+    """
+    rows = frame.count()
+    per_worker = max(1, -(-rows // num_workers))
+    batches = max(1, -(-per_worker // BATCH_ROWS))
+    # Round-robin partitions differ by at most one row per input partition: the slack keeps
+    # a partition from ending in a tiny extra batch.
+    slack = max(1_000, per_worker // 100)
+    shuffled = frame.repartition(num_workers).sortWithinPartitions(F.rand(seed))
+    return shuffled, -(-(per_worker + slack) // batches)
+
+
 def fit_xgboost(
     train: DataFrame,
     validation: DataFrame,
@@ -70,20 +93,17 @@ def fit_xgboost(
         **params,
     )
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    # xgboost 3.2 fails (KeyError 'values') on any Arrow batch holding only training or only
-    # validation rows. So: one round-robin partition per worker (every partition mixes both,
-    # xgboost then does not repartition) read as a single Arrow batch; float32 features, the
-    # precision XGBoost works in anyway, halve what the batch holds in memory.
     prepared = frame.select(
-        *[F.col(f).cast("float").alias(f) for f in features],
+        *[F.col(f).cast("float").alias(f) for f in features],  # the precision XGBoost uses
         "cible",
         "_validation",
         *([weight] if weight else []),
-    ).repartition(num_workers)
+    )
+    prepared, batch = mixed_batches(prepared, num_workers, cfg.seed)
     spark = prepared.sparkSession
     key = "spark.sql.execution.arrow.maxRecordsPerBatch"
     before = spark.conf.get(key)
-    spark.conf.set(key, "0")  # zero: no limit
+    spark.conf.set(key, str(batch))
     try:
         model = classifier.fit(prepared)
     finally:

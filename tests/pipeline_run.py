@@ -1,0 +1,54 @@
+"""The whole pipeline through spark-submit (``scripts/demo.sh``), for the end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from common.config import PROJECT_ROOT
+
+TEST_CONF = PROJECT_ROOT / "conf" / "test.yaml"
+
+
+class Demo:
+    """``scripts/demo.sh`` (generate, ingest, panel, train, score, export) run once on a small
+    world through spark-submit, as `make demo` does; ``conf`` is the configuration it wrote
+    (lake, MLflow store), for more jobs on the same lake."""
+
+    ESTABLISHMENTS, MONTHS, START = 350, 66, "2016-01"
+    LAST = "2021-06"
+
+    def __init__(self, root: Path, base_conf: Path, env: dict[str, str] | None = None):
+        self.dir, self.mlflow = root / "demo", root / "mlflow"
+        self.conf, self.lake, self.raw = self.dir / "demo.yaml", self.dir / "lake", self.dir / "raw"
+        environment = {
+            **os.environ,
+            "DEMO_DIR": str(self.dir),
+            "DEMO_ESTABLISHMENTS": str(self.ESTABLISHMENTS),
+            "DEMO_MONTHS": str(self.MONTHS),
+            "DEMO_START": self.START,
+            "DEMO_FAILURE_RATE": "0.06",
+            "DEMO_CONF": str(base_conf),
+            "DEMO_MLFLOW_ARTIFACTS": str(self.mlflow),
+            **(env or {}),
+        }
+        environment.pop("MLFLOW_TRACKING_URI", None)
+        run = subprocess.run(
+            ["bash", "scripts/demo.sh"],
+            cwd=PROJECT_ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+        self.returncode, self.console = run.returncode, run.stdout + run.stderr
+
+
+def pipeline_conf(folder: Path) -> Path:
+    """conf/test.yaml with two XGBoost workers whatever the master: local and cluster runs of
+    the pipeline then train on the same partitioning."""
+    folder.mkdir(parents=True, exist_ok=True)
+    conf = folder / "pipeline.yaml"
+    conf.write_text(f"extends: {TEST_CONF}\ntraining:\n  num_workers: 2\n")
+    return conf

@@ -1,0 +1,294 @@
+"""The pipeline on a real Spark standalone cluster (a master and two workers started by
+``scripts/standalone-cluster.sh``), compared with the same pipeline run locally, and the
+faults it must survive: a worker lost mid-job, a driver killed mid-write, concurrent jobs.
+
+Every job goes through ``./spark-submit.sh`` as a data engineer runs it. The cluster uses
+ports of its own (7177, 8190...) so a cluster started by hand on the defaults is left alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from delta.tables import DeltaTable
+from pipeline_run import Demo, pipeline_conf
+from pyspark.sql import functions as F
+
+from common import delta_io
+from common.config import PROJECT_ROOT
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+SCRIPT = str(PROJECT_ROOT / "scripts" / "standalone-cluster.sh")
+SUBMIT = str(PROJECT_ROOT / "spark-submit.sh")
+MASTER_PORT, MASTER_UI, WORKER_UI = 7177, 8190, 8191
+
+
+class Cluster:
+    def __init__(self, folder: Path):
+        self.url = f"spark://127.0.0.1:{MASTER_PORT}"
+        self.env = {
+            **os.environ,
+            "CLUSTER_DIR": str(folder),
+            "MASTER_PORT": str(MASTER_PORT),
+            "MASTER_WEBUI_PORT": str(MASTER_UI),
+            "WORKER_WEBUI_PORT": str(WORKER_UI),
+            "WORKER_MEMORY": "5g",
+        }
+        self.folder = folder
+
+    def script(self, *args: str) -> str:
+        run = subprocess.run(
+            [SCRIPT, *args], env=self.env, capture_output=True, text=True, timeout=300
+        )
+        assert run.returncode == 0, run.stdout + run.stderr
+        return run.stdout
+
+    def state(self) -> dict:
+        with urllib.request.urlopen(f"http://127.0.0.1:{MASTER_UI}/json/", timeout=10) as r:
+            return json.load(r)
+
+    def alive_workers(self) -> int:
+        return sum(w["state"] == "ALIVE" for w in self.state()["workers"])
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    c = Cluster(tmp_path_factory.mktemp("cluster"))
+    c.script("start")
+    yield c
+    c.script("stop")
+
+
+@pytest.fixture(scope="module")
+def cluster_conf(cluster, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("cluster-conf")
+    conf = folder / "cluster.yaml"
+    conf.write_text(
+        f"extends: {pipeline_conf(folder)}\n"
+        "spark:\n"
+        f"  master: {cluster.url}\n"
+        "  executor_memory: 4g\n"
+        "  executor_cores: 1\n"
+        "  conf:\n"
+        '    spark.cores.max: "2"\n'
+        '    spark.network.timeout: "60s"\n'
+        '    spark.executor.heartbeatInterval: "10s"\n'
+    )
+    return conf
+
+
+@pytest.fixture(scope="module")
+def cluster_demo(cluster, cluster_conf, tmp_path_factory) -> Demo:
+    return Demo(tmp_path_factory.mktemp("cluster-demo"), cluster_conf)
+
+
+def submit(*args: str, options: tuple[str, ...] = ()) -> subprocess.Popen:
+    """A job through spark-submit.sh, in a process group of its own (to kill its driver),
+    its output in a file (a pipe left unread would block it)."""
+    log = tempfile.NamedTemporaryFile("w+", prefix="job-", suffix=".log", delete=False)
+    proc = subprocess.Popen(
+        [SUBMIT, *options, *args],
+        cwd=PROJECT_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    proc.log_path = log.name  # type: ignore[attr-defined]
+    log.close()
+    return proc
+
+
+def output(proc: subprocess.Popen) -> str:
+    return Path(proc.log_path).read_text(errors="replace")  # type: ignore[attr-defined]
+
+
+def finish(proc: subprocess.Popen, timeout: int = 900) -> tuple[int, str]:
+    proc.wait(timeout=timeout)
+    return proc.returncode, output(proc)
+
+
+def assert_same_rows(a, b) -> None:
+    assert sorted(a.columns) == sorted(b.columns)
+    b = b.select(*a.columns)
+    assert a.count() == b.count()
+    assert a.exceptAll(b).isEmpty() and b.exceptAll(a).isEmpty()
+
+
+def panel(spark, demo: Demo):
+    return delta_io.read(spark, str(demo.lake / "gold" / "panel"))
+
+
+def test_the_pipeline_on_the_cluster_equals_the_local_run(
+    spark, cluster, cluster_demo, local_demo
+) -> None:
+    assert local_demo.returncode == 0, local_demo.console[-5000:]
+    assert cluster_demo.returncode == 0, cluster_demo.console[-5000:]
+    assert f"Spark 4.1.1 on {cluster.url}" in cluster_demo.console
+    assert "on local[2]" in local_demo.console
+
+    # every job ran as an application of the cluster, with an executor on each worker
+    apps = cluster.state()["completedapps"]
+    assert len(apps) >= 7, [a["name"] for a in apps]
+    executors = {
+        p.parent.name  # <worker work dir>/<app id>/<executor id>
+        for w in ("worker-1", "worker-2")
+        for p in (cluster.folder / "work" / w).glob("app-*/*/stderr")
+    }
+    assert len(executors) >= 2
+    apps_on = [
+        {p.name for p in (cluster.folder / "work" / w).glob("app-*")}
+        for w in ("worker-1", "worker-2")
+    ]
+    assert apps_on[0] and apps_on[0] == apps_on[1]
+    # XGBoost trained with one worker per executor: two barrier tasks, one core per executor
+    assert re.search(
+        r"XGBoost: \d+ trees \(best iteration \d+\) with 2 workers", cluster_demo.console
+    )
+
+    assert_same_rows(panel(spark, local_demo), panel(spark, cluster_demo))
+    scores = [
+        delta_io.read(spark, str(d.lake / "gold" / "scores")).select("siret", "periode", "score")
+        for d in (local_demo, cluster_demo)
+    ]
+    assert scores[0].count() == scores[1].count() > 0
+    joined = scores[0].alias("l").join(scores[1].alias("c"), ["siret", "periode"])
+    assert joined.count() == scores[0].count()
+    worst = joined.agg(F.max(F.abs(F.col("l.score") - F.col("c.score")))).first()[0]
+    assert worst < 1e-6
+
+
+def test_the_panel_job_survives_the_loss_of_a_worker(
+    spark, cluster, cluster_conf, cluster_demo, local_demo
+) -> None:
+    assert cluster_demo.returncode == 0
+    proc = submit("jobs/panel.py", "--conf", str(cluster_demo.conf))
+    try:
+        # wait for both executors of the job to be running, then let it work a little
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            active = cluster.state()["activeapps"]
+            if active and sum(w["coresused"] for w in cluster.state()["workers"]) == 2:
+                break
+            assert proc.poll() is None, output(proc)[-3000:]
+            time.sleep(0.5)
+        else:
+            pytest.fail("the panel job never ran on both workers")
+        time.sleep(20)
+        assert proc.poll() is None, "the job ended before the worker could be lost"
+        cluster.script("kill-worker", "1")
+        code, out = finish(proc)
+        assert code == 0, out[-5000:]
+        assert cluster.alive_workers() == 1
+        assert re.search(r"Lost executor|worker lost|Worker .* removed", out, re.I), out[-3000:]
+        assert_same_rows(panel(spark, local_demo), panel(spark, cluster_demo))
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        cluster.script("start")  # the lost worker comes back for the next tests
+    assert cluster.alive_workers() == 2
+
+
+def _data_files(table: Path) -> set[Path]:
+    return set(table.rglob("*.parquet"))
+
+
+def test_a_driver_killed_mid_write_leaves_the_previous_version(
+    spark, cluster, cluster_demo, local_demo
+) -> None:
+    table = cluster_demo.lake / "gold" / "panel"
+    before_version = delta_io.latest_version(spark, str(table))
+    before_files = _data_files(table)
+    proc = submit("jobs/panel.py", "--conf", str(cluster_demo.conf))
+    try:
+        deadline = time.monotonic() + 600
+        while not (_data_files(table) - before_files):  # the panel's write has begun
+            assert proc.poll() is None, "the job ended before a write could be interrupted"
+            assert time.monotonic() < deadline, "no new panel file within 10 minutes"
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert _data_files(table) - before_files, "the kill came before any file was written"
+    # readers see the previous version, whole
+    assert delta_io.latest_version(spark, str(table)) == before_version
+    assert_same_rows(panel(spark, local_demo), panel(spark, cluster_demo))
+
+    # a rerun converges to the content of an uninterrupted run
+    for _ in range(60):  # the killed application's cores are released by the master
+        if not cluster.state()["activeapps"]:
+            break
+        time.sleep(1)
+    code, out = finish(submit("jobs/panel.py", "--conf", str(cluster_demo.conf)))
+    assert code == 0, out[-5000:]
+    assert delta_io.latest_version(spark, str(table)) > before_version
+    assert_same_rows(panel(spark, local_demo), panel(spark, cluster_demo))
+
+
+def test_two_periods_scored_at_once_both_commit(spark, cluster, cluster_demo) -> None:
+    table = str(cluster_demo.lake / "gold" / "scores")
+    before = delta_io.latest_version(spark, table)
+    periods = ["2021-04", "2021-05"]
+    one_core = ("--conf", "spark.cores.max=1")  # both applications run side by side
+    procs = [
+        submit("jobs/score.py", "--conf", str(cluster_demo.conf), "--period", p, options=one_core)
+        for p in periods
+    ]
+    results = [finish(p) for p in procs]
+    for code, out in results:
+        assert code == 0, out[-5000:]
+    scores = delta_io.read(spark, table)
+    per_period = {
+        r["p"]: r["n"]
+        for r in scores.groupBy(F.date_format("periode", "yyyy-MM").alias("p"))
+        .agg(F.count(F.lit(1)).alias("n"))
+        .collect()
+    }
+    expected = {
+        p: panel(spark, cluster_demo).where(F.date_format("periode", "yyyy-MM") == p).count()
+        for p in periods
+    }
+    for p in periods:
+        assert per_period.get(p) == expected[p] > 0
+    merges = (
+        DeltaTable.forPath(spark, table)
+        .history()
+        .where((F.col("version") > before) & (F.col("operation") == "MERGE"))
+        .count()
+    )
+    assert merges >= 2
+
+
+def test_the_same_batch_ingested_twice_at_once_has_no_duplicates(
+    spark, cluster, cluster_demo, tmp_path: Path
+) -> None:
+    lake = tmp_path / "lake"
+    args = ("jobs/ingest.py", "--conf", str(cluster_demo.conf), "--lake", str(lake),
+            "--raw", str(cluster_demo.raw), "--batch", Demo.LAST)  # fmt: skip
+    one_core = ("--conf", "spark.cores.max=1")
+    results = [finish(p) for p in [submit(*args, options=one_core) for _ in range(2)]]
+    codes = sorted(code for code, _ in results)
+    assert codes[0] == 0, [out[-3000:] for _, out in results]
+    for code, out in results:
+        if code != 0:  # the loser says why, clearly
+            assert code == 3, out[-5000:]
+            assert "another job committed to the same tables" in out
+    sources = sorted(p.name for p in (cluster_demo.lake / "bronze").iterdir())
+    assert sources
+    for source in sources:
+        once = delta_io.read(spark, str(cluster_demo.lake / "bronze" / source))
+        twice = delta_io.read(spark, str(lake / "bronze" / source))
+        columns = [c for c in once.columns if c not in {"ingested_at"}]
+        assert_same_rows(once.select(*columns), twice.select(*columns))
