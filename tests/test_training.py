@@ -113,6 +113,14 @@ def test_every_arrow_batch_xgboost_reads_mixes_training_and_validation(spark, mo
     assert (seen["valid"] > 0).all() and (seen["valid"] < seen["n"]).all()
     assert seen["n"].min() > 1_000
 
+    # the place of every row is a function of the row and the seed, not of the run
+    def order(input_partitions: int, seed: int = 3) -> list[list[int]]:
+        placed, _ = models.mixed_batches(frame.repartition(input_partitions), 2, seed)
+        return [list(p) for p in placed.rdd.map(lambda r: r["x"]).glom().collect()]
+
+    assert order(7) == order(3) == order(1)
+    assert order(7) != order(7, seed=4)
+
 
 @pytest.mark.slow
 def test_training_run_is_logged_registered_and_beats_chance(trained) -> None:

@@ -45,23 +45,37 @@ def rebalanced(train: DataFrame, cfg: TrainingSettings) -> tuple[DataFrame, str 
 BATCH_ROWS = 50_000  # about 170 MB of float32 features per Arrow batch at 868 variables
 
 
+ROW_KEYS = ("siret", "periode")  # identify a panel row: its place must not depend on the run
+
+
 def mixed_batches(frame: DataFrame, num_workers: int, seed: int) -> tuple[DataFrame, int]:
-    """One partition per worker, rows shuffled inside it, and the Arrow batch size that cuts
-    each partition into equal batches of about ``BATCH_ROWS`` rows.
+    """One partition per worker, rows in a seeded pseudo-random order inside it, and the
+    Arrow batch size that cuts each partition into equal batches of about ``BATCH_ROWS``.
 
     xgboost 3.2 fails (KeyError 'values') on an Arrow batch holding only training or only
-    validation rows. A round-robin partition per worker (xgboost then does not repartition)
-    whose rows are in random order, cut into few large equal batches, gives every batch both
+    validation rows. Rows spread over one partition per worker (xgboost then does not
+    repartition) in random order, cut into few large equal batches, give every batch both
     kinds (a batch of 50,000 rows misses a 1 % kind with probability e^-500), while the
     memory a batch takes stays bounded whatever the size of the data.
+
+    Which worker gets a row, and where, is a hash of the row's key (``ROW_KEYS``, or every
+    column when they are absent) and the seed: the same rows give the same model whatever
+    the master, the input partitioning or the shuffle's fetch order.
     """
+    keys = [c for c in ROW_KEYS if c in frame.columns] or frame.columns
     rows = frame.count()
     per_worker = max(1, -(-rows // num_workers))
     batches = max(1, -(-per_worker // BATCH_ROWS))
-    # Round-robin partitions differ by at most one row per input partition: the slack keeps
-    # a partition from ending in a tiny extra batch.
-    slack = max(1_000, per_worker // 100)
-    shuffled = frame.repartition(num_workers).sortWithinPartitions(F.rand(seed))
+    # Hash partitions differ in size by a few hundred rows at most: the slack keeps a
+    # partition from ending in a tiny extra batch.
+    slack = max(1_000, per_worker // 50)
+    place = F.xxhash64(*[F.col(k) for k in keys], F.lit(seed))
+    shuffled = (
+        frame.withColumn("_place", place)
+        .repartition(num_workers, "_place")
+        .sortWithinPartitions("_place")
+        .drop("_place")
+    )
     return shuffled, -(-(per_worker + slack) // batches)
 
 
@@ -93,13 +107,16 @@ def fit_xgboost(
         **params,
     )
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    keys = [k for k in ROW_KEYS if k in frame.columns]
     prepared = frame.select(
         *[F.col(f).cast("float").alias(f) for f in features],  # the precision XGBoost uses
         "cible",
         "_validation",
         *([weight] if weight else []),
+        *keys,
     )
     prepared, batch = mixed_batches(prepared, num_workers, cfg.seed)
+    prepared = prepared.drop(*keys)
     spark = prepared.sparkSession
     key = "spark.sql.execution.arrow.maxRecordsPerBatch"
     before = spark.conf.get(key)

@@ -123,6 +123,7 @@ def _prepare(
     )
     folds = folds.select(
         *features,
+        "siret",
         "siren",
         "periode",
         "cible",
