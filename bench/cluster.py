@@ -56,6 +56,7 @@ def _panel(lake: str, name: str, options: list[str], conf: str) -> dict:
     events.mkdir(parents=True)
     run = run_job([
         *options, "--conf", "spark.eventLog.enabled=true", "--conf", f"spark.eventLog.dir={events}",
+        "--conf", "spark.eventLog.rolling.enabled=false", "--conf", "spark.eventLog.compress=false",
         "jobs/panel.py", "--conf", conf, "--lake", lake,
     ])  # fmt: skip
     if run.returncode != 0:
