@@ -16,13 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from bench.harness import ROOT, machine, run_job, run_summary, save
+from bench.panel import panel_figures
 
 WORK = ROOT / "work" / "bench" / "cluster"
 DEFAULT = ROOT / "work" / "bench" / "panel" / "20000x72" / "lake"
@@ -61,14 +61,7 @@ def _panel(lake: str, name: str, options: list[str], conf: str) -> dict:
     ])  # fmt: skip
     if run.returncode != 0:
         sys.exit(f"panel on {name} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
-    out = run.stdout
-    return {
-        **run_summary(run),
-        "rows": int(re.search(r"([\d,]+) rows", out).group(1).replace(",", "")),
-        "silver_seconds": float(re.search(r"silver (\d+) s", out).group(1)),
-        "panel_seconds": float(re.search(r"panel (\d+) s", out).group(1)),
-        "shuffle": shuffle_bytes(events),
-    }
+    return {**run_summary(run), **panel_figures(run.stdout), "shuffle": shuffle_bytes(events)}
 
 
 def main() -> None:

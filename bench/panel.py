@@ -26,6 +26,20 @@ def _check(run, what: str) -> None:
         sys.exit(f"{what} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
 
 
+def panel_figures(out: str) -> dict:
+    """The figures jobs/panel.py prints in its summary."""
+    plan = re.search(r"plan: (\d+) shuffles, (\d+) broadcasts, planned in ([\d.]+) s", out)
+    return {
+        "rows": int(re.search(r"([\d,]+) rows", out).group(1).replace(",", "")),
+        "variables": int(re.search(r"(\d+) variables", out).group(1)),
+        "shuffles": int(plan.group(1)),
+        "broadcasts": int(plan.group(2)),
+        "planning_seconds": float(plan.group(3)),
+        "silver_seconds": float(re.search(r"silver (\d+) s", out).group(1)),
+        "panel_seconds": float(re.search(r"panel (\d+) s", out).group(1)),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -57,21 +71,13 @@ def main() -> None:
         print(f"{scale}: panel ...", flush=True)
         run = run_job(["jobs/panel.py", "--lake", lake])
         _check(run, "panel")
-        out = run.stdout
-        rows = int(re.search(r"([\d,]+) rows", out).group(1).replace(",", ""))
-        variables = int(re.search(r"(\d+) variables", out).group(1))
-        plan = re.search(r"plan: (\d+) shuffles, (\d+) broadcasts, planned in ([\d.]+) s", out)
-        silver = float(re.search(r"silver (\d+) s", out).group(1))
-        panel_s = float(re.search(r"panel (\d+) s", out).group(1))
+        figures = panel_figures(run.stdout)
         floor = run_job(["bench/panel_floor.py", "--lake", lake, "--out", str(folder / "floor")])
         _check(floor, "floor")
         floor_s = float(re.search(r"written in ([\d.]+) s", floor.stdout).group(1))
-        results.append({
-            "scale": scale, "date": machine()["date"], **run_summary(run), "rows": rows, "variables": variables,
-            "shuffles": int(plan.group(1)), "broadcasts": int(plan.group(2)),
-            "planning_seconds": float(plan.group(3)), "silver_seconds": silver,
-            "panel_seconds": panel_s, "floor_seconds": floor_s,
-        })  # fmt: skip
+        results.append({"scale": scale, "date": machine()["date"], **run_summary(run),
+                        **figures, "floor_seconds": floor_s})  # fmt: skip
+        panel_s = figures["panel_seconds"]
         print(
             f"  {run.seconds:.0f} s total, panel {panel_s:.0f} s, floor {floor_s:.0f} s", flush=True
         )

@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if not delta_io.commit_conflict(exc):
             raise
-        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
         print(
             f"error: batch {args.batch}: another job committed to the same tables of "
             f"{lake.root} at the same time ({type(exc).__name__}: {first}).\n"

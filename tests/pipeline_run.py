@@ -19,7 +19,7 @@ class Demo:
     ESTABLISHMENTS, MONTHS, START = 350, 66, "2016-01"
     LAST = "2021-06"
 
-    def __init__(self, root: Path, base_conf: Path, env: dict[str, str] | None = None):
+    def __init__(self, root: Path, base_conf: Path):
         self.dir, self.mlflow = root / "demo", root / "mlflow"
         self.conf, self.lake, self.raw = self.dir / "demo.yaml", self.dir / "lake", self.dir / "raw"
         environment = {
@@ -31,7 +31,6 @@ class Demo:
             "DEMO_FAILURE_RATE": "0.06",
             "DEMO_CONF": str(base_conf),
             "DEMO_MLFLOW_ARTIFACTS": str(self.mlflow),
-            **(env or {}),
         }
         environment.pop("MLFLOW_TRACKING_URI", None)
         run = subprocess.run(
