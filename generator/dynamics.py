@@ -19,6 +19,10 @@ from generator.world import World
 
 CONTRIBUTION_RATE = 0.43  # social contributions / gross wages
 EMPLOYEE_SHARE = 0.33  # part ouvrière of a contribution
+# chronic shortfall: share of the month's contributions left unpaid = slope * (z - from) + noise
+CHRONIC_SLOPE = 0.25
+CHRONIC_FROM = 1.0
+CHRONIC_NOISE = 0.03
 _EXPOSURE = np.array([SECTOR_PARAMS[g]["crisis"] for g in SECTOR_GROUPS])
 
 
@@ -61,6 +65,11 @@ class Dynamics:
     truth: np.ndarray  # (companies, months) probability of a first opening in the next 18 months
 
 
+def _levels(scenario: Scenario, world: World) -> np.ndarray:
+    """Macro plus sector level of each company's latent distress, (companies, months + H)."""
+    return scenario.macro[None, :] + scenario.sector[world.c_group]
+
+
 def _latent(
     scenario: Scenario, world: World, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -70,15 +79,18 @@ def _latent(
     x[:, 0] = mu + SIGMA / np.sqrt(1 - RHO**2) * rng.standard_normal(n_c)
     for t in range(1, months):
         x[:, t] = RHO * x[:, t - 1] + (1 - RHO) * mu + SIGMA * rng.standard_normal(n_c)
-    levels = scenario.macro[None, :] + scenario.sector[world.c_group]  # (companies, months + H)
-    return x, levels
+    return x, _levels(scenario, world)
 
 
-def _truth(scenario: Scenario, world: World, x: np.ndarray, levels: np.ndarray) -> np.ndarray:
+def _truth(
+    scenario: Scenario, world: World, x: np.ndarray, levels: np.ndarray, foresight: bool = True
+) -> np.ndarray:
     """P(first opening in m+1..m+18 | latent state at m), in closed form.
 
-    The idiosyncratic part is Gaussian AR(1), so E[exp(b x_{m+k})] is exact; the
-    macro and sector paths and the public support are the scenario's, known to the oracle.
+    The idiosyncratic part is Gaussian AR(1), so E[exp(b x_{m+k})] is exact. With
+    ``foresight`` the macro and sector paths and the public support ahead are the
+    scenario's, known to the oracle; without it they stay as they are at m (what is
+    known at m, as for any model).
     """
     b, a, months = HAZARD_SLOPE, scenario.hazard_intercept, scenario.months
     mu = world.c_frailty[:, None]
@@ -87,9 +99,9 @@ def _truth(scenario: Scenario, world: World, x: np.ndarray, levels: np.ndarray) 
     for k in range(1, HORIZON + 1):
         mean = RHO**k * x + (1 - RHO**k) * mu
         var = SIGMA**2 * (1 - RHO ** (2 * k)) / (1 - RHO**2)
-        ahead = levels[:, t + k]  # levels run HORIZON months past the window
-        expected = np.exp(a + b * (mean + ahead) + b * b * var / 2)
-        cumulative += np.minimum(expected, MAX_HAZARD) * scenario.hazard_multiplier[t + k][None, :]
+        ahead = t + k if foresight else t  # levels run HORIZON months past the window
+        expected = np.exp(a + b * (mean + levels[:, ahead]) + b * b * var / 2)
+        cumulative += np.minimum(expected, MAX_HAZARD) * scenario.hazard_multiplier[ahead][None, :]
     probability = 1 - np.exp(-cumulative)
     probability[world.c_public] = 0.0
     return probability
@@ -237,21 +249,33 @@ def _contributions(scenario, world, z, active, headcount, rng):
     due = np.where(regularisation, -np.round(due * rng.uniform(0.05, 0.5, due.shape), 2), due)
 
     z_lag = np.concatenate([z[:, :1], z[:, :-1]], axis=1)[c]
-    p_event = np.where(world.c_public[c][:, None], 0.005, sigmoid(-4.3 + 1.5 * z_lag))
+    public = world.c_public[c][:, None]
+    p_event = np.where(public, 0.005, sigmoid(-4.3 + 1.5 * z_lag))
     event = active & (due > 0) & (rng.uniform(size=due.shape) < p_event)
-    fraction = np.clip(0.3 + 0.2 * z_lag + 0.2 * rng.standard_normal(due.shape), 0.05, 1.0)
+    fraction = np.where(
+        event, np.clip(0.3 + 0.2 * z_lag + 0.2 * rng.standard_normal(due.shape), 0.05, 1.0), 0.0
+    )
+    # a company in distress stops paying a part of every month's contributions, a part that
+    # grows with its distress: the main trace latent distress leaves in the observable data
+    chronic = np.clip(
+        CHRONIC_SLOPE * (z_lag - CHRONIC_FROM) + CHRONIC_NOISE * rng.standard_normal(due.shape),
+        0.0,
+        0.95,
+    )
+    fraction = np.maximum(fraction, np.where(public, 0.0, chronic))
+    owed = active & (due > 0) & (fraction > 0)
     crisis = scenario.crisis[None, :months] * _EXPOSURE[world.c_group][c][:, None]
     deferral = (
         active
         & (due > 0)
-        & ~world.c_public[c][:, None]
+        & ~public
         & (rng.uniform(size=due.shape) < 0.6 * crisis + 0.1 * (z_lag > 1) * (crisis > 0))
     )
-    unpaid_po = np.where(event & ~deferral, due * fraction * EMPLOYEE_SHARE, 0.0)
+    unpaid_po = np.where(owed & ~deferral, due * fraction * EMPLOYEE_SHARE, 0.0)
     unpaid_pp = np.where(
         deferral,
         due * (1 - EMPLOYEE_SHARE),
-        np.where(event, due * fraction * (1 - EMPLOYEE_SHARE), 0.0),
+        np.where(owed, due * fraction * (1 - EMPLOYEE_SHARE), 0.0),
     )
     paid = np.round(due - unpaid_po - unpaid_pp, 2)
     return due, paid, np.round(unpaid_po * 100), np.round(unpaid_pp * 100), deferral
@@ -315,3 +339,13 @@ def simulate(scenario: Scenario, world: World, block: int) -> Dynamics:
         ap_consumption=ap_consumption,
         truth=_truth(scenario, world, x, levels),
     )
+
+
+def present_truth(scenario: Scenario, world: World, dyn: Dynamics) -> np.ndarray:
+    """The truth's closed form knowing the present only: each company's latent state at m
+    exactly, the economy (macro and sector levels, public support) frozen at m. The best
+    any model could do from what exists at m; the oracle (``Dynamics.truth``) also knows
+    the economy's path over the horizon."""
+    levels = _levels(scenario, world)
+    x = dyn.z - levels[:, : scenario.months]
+    return _truth(scenario, world, x, levels, foresight=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -11,6 +12,7 @@ import subprocess
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score
@@ -19,9 +21,10 @@ from common import delta_io
 from common.config import PROJECT_ROOT
 from generator.block import run_block
 from generator.delivery import Request, write_delivery
+from generator.dynamics import present_truth, simulate
 from generator.render import month_columns
 from generator.scenario import make_scenario
-from generator.world import luhn_complete
+from generator.world import build_world, luhn_complete
 from parsers.common import line_grammar
 from parsers.formats import FORMATS
 
@@ -234,6 +237,26 @@ def test_a_block_does_not_depend_on_its_neighbours() -> None:
     other = [c.text for c in run_block(scenario, 4, 200, 0.02)]
     assert first == again
     assert first != other
+
+
+def test_present_truth_differs_from_the_oracle_only_by_the_economy_ahead() -> None:
+    """Knowing the present only, the truth's closed form freezes the economy at the month:
+    with a flat economy (no macro or sector path, no public support) it is the oracle;
+    around the crisis, the oracle sees what is coming and the present does not."""
+    scenario = make_scenario(3, "2019-01", 30)
+    world = build_world(scenario, 0, 300)
+    dyn = simulate(scenario, world, 0)
+    present = present_truth(scenario, world, dyn)
+    before = scenario.crisis_start - 6  # its horizon holds the crisis and the public support
+    assert not np.allclose(present[:, before], dyn.truth[:, before], rtol=1e-3)
+    flat = dataclasses.replace(
+        scenario,
+        macro=np.zeros_like(scenario.macro),
+        sector=np.zeros_like(scenario.sector),
+        hazard_multiplier=np.ones_like(scenario.hazard_multiplier),
+    )
+    dyn = simulate(flat, world, 0)
+    np.testing.assert_allclose(present_truth(flat, world, dyn), dyn.truth, rtol=1e-9)
 
 
 # --- a believable world --------------------------------------------------------------------

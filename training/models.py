@@ -118,13 +118,19 @@ def fit_xgboost(
     prepared, batch = mixed_batches(prepared, num_workers, cfg.seed)
     prepared = prepared.drop(*keys)
     spark = prepared.sparkSession
-    key = "spark.sql.execution.arrow.maxRecordsPerBatch"
-    before = spark.conf.get(key)
-    spark.conf.set(key, str(batch))
+    # xgboost.spark asks the input for its number of partitions (``rdd.getNumPartitions()``);
+    # under adaptive query execution that runs the whole shuffle once more before training.
+    # Without it the plan's partitioning is static: one partition per worker, known at once.
+    settings = {"spark.sql.execution.arrow.maxRecordsPerBatch": str(batch),
+                "spark.sql.adaptive.enabled": "false"}  # fmt: skip
+    before = {key: spark.conf.get(key) for key in settings}
+    for key, value in settings.items():
+        spark.conf.set(key, value)
     try:
         model = classifier.fit(prepared)
     finally:
-        spark.conf.set(key, before)
+        for key, value in before.items():
+            spark.conf.set(key, value)
     booster = model.get_booster()
     best = booster.attributes().get("best_iteration")
     if best is not None:

@@ -1,0 +1,126 @@
+"""What the training benchmark's test rows allow a model to reach.
+
+    .venv/bin/python -m bench.train_ceiling [--raw DIR] [--split DIR]
+
+The oracle that ``jobs/train.py --truth`` compares the model with is the generator's
+probability of a first opening within 18 months. It knows each company's latent distress
+*and the economy's path over the horizon*: the scenario's macro and sector levels and the
+public support ahead. On test months whose horizon holds a crisis, no model can know the
+latter. This re-simulates the lake's world from its manifest (the generator is
+deterministic per block: the same seed, size and months give the same companies and
+latent paths), and scores the test rows of the split ``bench.train`` wrote with:
+
+- the oracle (``Dynamics.truth``);
+- the present-knowledge oracle (``generator.dynamics.present_truth``): the same closed
+  form, each company's latent state known exactly, the economy frozen at the month: the
+  best any model could do from what exists at the month;
+- the latent distress itself (its ranking).
+
+Reported: their AUCPR on the test rows and on the validation rows (months of the training
+period), next to the model's (from bench/results/train.json). The world is simulated one
+block at a time; only the (company, month) pairs of the split's rows are kept.
+Writes bench/results/train_ceiling.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.dataset as ds
+from sklearn.metrics import average_precision_score
+
+from bench.harness import ROOT, machine, save
+from generator.dynamics import present_truth, simulate
+from generator.scenario import make_scenario
+from generator.world import BLOCK_SIZE, build_world
+
+DEFAULT_RAW = ROOT / "work" / "bench" / "panel" / "20000x72" / "raw"
+DEFAULT_SPLIT = ROOT / "work" / "bench" / "train" / "split"
+
+
+def _rows(split: Path, fold: str) -> pd.DataFrame:
+    table = ds.dataset(str(split / f"fold={fold}"), format="parquet").to_table(
+        columns=["siret", "periode", "cible"]
+    )
+    rows = table.to_pandas()
+    rows["siren"] = rows["siret"].str[:9]
+    rows["month"] = pd.to_datetime(rows["periode"]).dt.strftime("%Y-%m")
+    return rows[["siren", "month", "cible"]]
+
+
+def _scores(raw: Path, wanted: pd.DataFrame) -> pd.DataFrame:
+    parameters = json.loads((raw / "manifest.json").read_text())["parameters"]
+    scenario = make_scenario(parameters["seed"], parameters["start"], parameters["months"],
+                             parameters["yearly_failure_rate"])  # fmt: skip
+    labels = np.array([scenario.month_label(t) for t in range(scenario.months)])
+    frames = []
+    n = parameters["establishments"]
+    for block in range(math.ceil(n / BLOCK_SIZE)):
+        world = build_world(scenario, block, min(BLOCK_SIZE, n - block * BLOCK_SIZE))
+        dyn = simulate(scenario, world, block)
+        present = present_truth(scenario, world, dyn)
+        c, t = np.nonzero(np.ones_like(dyn.truth, dtype=bool))
+        block_rows = pd.DataFrame({
+            "siren": world.c_siren[c], "month": labels[t], "oracle": dyn.truth[c, t],
+            "present": present[c, t], "distress": dyn.z[c, t],
+        })  # fmt: skip
+        frames.append(block_rows.merge(wanted, on=["siren", "month"]))
+        print(f"block {block + 1}/{math.ceil(n / BLOCK_SIZE)}", flush=True)
+    return pd.concat(frames, ignore_index=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--raw", type=Path, default=DEFAULT_RAW, help="the lake's raw delivery")
+    parser.add_argument("--split", type=Path, default=DEFAULT_SPLIT, help="bench.train's split")
+    args = parser.parse_args()
+    folds = {fold: _rows(args.split, fold) for fold in ("validation", "test")}
+    wanted = pd.concat(folds.values())[["siren", "month"]].drop_duplicates()
+    scores = _scores(args.raw, wanted)
+    figures = {}
+    for fold, rows in folds.items():
+        joined = rows.merge(scores, on=["siren", "month"], how="left")
+        covered = joined.dropna(subset=["oracle"])
+        y = covered["cible"].astype(int)
+        figures[fold] = {
+            "rows": len(rows), "covered": len(covered), "positive_rate": float(y.mean()),
+            **{f"{k}_aucpr": float(average_precision_score(y, covered[k]))
+               for k in ("oracle", "present", "distress")},
+        }  # fmt: skip
+    train = json.loads((ROOT / "bench" / "results" / "train.json").read_text())
+    model = train["job"]["model"]
+    test, valid = figures["test"], figures["validation"]
+    md = [
+        "# What the test rows allow a model to reach", "", f"Machine: {machine()}", "",
+        f"World re-simulated from `{args.raw / 'manifest.json'}`; rows from `{args.split}`.", "",
+        "| AUCPR | test rows | validation rows |", "|---|---|---|",
+        f"| oracle (knows the latent state and the economy ahead) | {test['oracle_aucpr']:.4f} | "
+        f"{valid['oracle_aucpr']:.4f} |",
+        f"| present-knowledge oracle (latent state exactly, economy frozen at the month) | "
+        f"{test['present_aucpr']:.4f} | {valid['present_aucpr']:.4f} |",
+        f"| ranking by the latent distress | {test['distress_aucpr']:.4f} | "
+        f"{valid['distress_aucpr']:.4f} |",
+        f"| XGBoost (jobs/train.py, bench/results/train.md) | {model['test_aucpr']:.4f} | "
+        f"{model['validation_aucpr']:.4f} |", "",
+        f"Rows: test {test['rows']:,} (positives {test['positive_rate']:.4f}), validation "
+        f"{valid['rows']:,} (positives {valid['positive_rate']:.4f}).", "",
+        f"Present-knowledge oracle / oracle on the test rows: "
+        f"**{test['present_aucpr'] / test['oracle_aucpr']:.2f}**: the most any model can reach "
+        "of the model / oracle target (0.8) on these rows. Model / present-knowledge oracle: "
+        f"**{model['test_aucpr'] / test['present_aucpr']:.2f}** (test), "
+        f"{model['validation_aucpr'] / valid['present_aucpr']:.2f} (validation).", "",
+    ]  # fmt: skip
+    path = save("train_ceiling", {"machine": machine(), **figures}, "\n".join(md))
+    print("\n".join(md))
+    print(f"results: {path}")
+
+
+if __name__ == "__main__":
+    main()
