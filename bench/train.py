@@ -124,7 +124,7 @@ def main() -> None:
         )  # fmt: skip
         return booster, time.monotonic() - began
 
-    def single(rounds: int, early_stopping: int | None) -> tuple[xgb.Booster, float, int, int]:
+    def single(rounds: int, early_stopping: int | None) -> tuple[xgb.Booster, float]:
         began = time.monotonic()
         x_train, y_train = _numpy(out, "train", features)
         x_valid, y_valid = _numpy(out, "validation", features)
@@ -137,7 +137,7 @@ def main() -> None:
                             early_stopping_rounds=early_stopping, verbose_eval=False)  # fmt: skip
         if early_stopping:
             booster = booster[: booster.best_iteration + 1]
-        return booster, time.monotonic() - began, len(y_train), len(y_valid)
+        return booster, time.monotonic() - began
 
     def compare(dist: tuple[xgb.Booster, float], one: tuple[xgb.Booster, float]) -> dict:
         (d, d_s), (o, o_s) = dist, one
@@ -155,16 +155,19 @@ def main() -> None:
 
     # a. as the job trains: each stops early on its own validation log-loss
     rounds = int(cfg.xgboost.get("n_estimators", 100))
-    one, one_s, n_train, n_valid = single(rounds, cfg.early_stopping_rounds)
-    early = compare(distributed(cfg), (one, one_s))
+    one = single(rounds, cfg.early_stopping_rounds)  # first, as measured
+    early = compare(distributed(cfg), one)
     # b. the same work: both grow the trees the single process kept, no early stopping
     fixed_rounds = early["single_trees"]
     fixed_cfg = cfg.model_copy(update={
         "early_stopping_rounds": None, "xgboost": {**cfg.xgboost, "n_estimators": fixed_rounds}
     })  # fmt: skip
-    fixed = compare(distributed(fixed_cfg), single(fixed_rounds, None)[:2])
+    fixed = compare(distributed(fixed_cfg), single(fixed_rounds, None))
+    rows = {fold: ds.dataset(str(out / f"fold={fold}"), format="parquet").count_rows()
+            for fold in ("train", "validation")}  # fmt: skip
     comparison = {
-        "train_rows": n_train, "validation_rows": n_valid, "test_rows": int(len(y_test)),
+        "train_rows": rows["train"], "validation_rows": rows["validation"],
+        "test_rows": int(len(y_test)),
         "test_positive_rate": float(y_test.mean()), "early_stopping": early,
         "fixed_rounds": fixed,
     }  # fmt: skip

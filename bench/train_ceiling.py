@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +36,7 @@ from sklearn.metrics import average_precision_score
 from bench.harness import ROOT, machine, save
 from generator.dynamics import present_truth, simulate
 from generator.scenario import make_scenario
-from generator.world import BLOCK_SIZE, build_world
+from generator.world import block_sizes, build_world
 
 DEFAULT_RAW = ROOT / "work" / "bench" / "panel" / "20000x72" / "raw"
 DEFAULT_SPLIT = ROOT / "work" / "bench" / "train" / "split"
@@ -59,18 +58,18 @@ def _scores(raw: Path, wanted: pd.DataFrame) -> pd.DataFrame:
                              parameters["yearly_failure_rate"])  # fmt: skip
     labels = np.array([scenario.month_label(t) for t in range(scenario.months)])
     frames = []
-    n = parameters["establishments"]
-    for block in range(math.ceil(n / BLOCK_SIZE)):
-        world = build_world(scenario, block, min(BLOCK_SIZE, n - block * BLOCK_SIZE))
+    sizes = block_sizes(parameters["establishments"])
+    for block, size in enumerate(sizes):
+        world = build_world(scenario, block, size)
         dyn = simulate(scenario, world, block)
         present = present_truth(scenario, world, dyn)
-        c, t = np.nonzero(np.ones_like(dyn.truth, dtype=bool))
+        c, t = np.indices(dyn.truth.shape).reshape(2, -1)
         block_rows = pd.DataFrame({
             "siren": world.c_siren[c], "month": labels[t], "oracle": dyn.truth[c, t],
             "present": present[c, t], "distress": dyn.z[c, t],
         })  # fmt: skip
         frames.append(block_rows.merge(wanted, on=["siren", "month"]))
-        print(f"block {block + 1}/{math.ceil(n / BLOCK_SIZE)}", flush=True)
+        print(f"block {block + 1}/{len(sizes)}", flush=True)
     return pd.concat(frames, ignore_index=True)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from generator.block import TRUTH, TRUTH_COLUMNS, run_block
 from generator.corrupt import KINDS
 from generator.render import month_columns
 from generator.scenario import Scenario
-from generator.world import BLOCK_SIZE
+from generator.world import BLOCK_SIZE, block_sizes
 from parsers.formats import FORMATS
 
 log = logging.getLogger(__name__)
@@ -49,14 +48,13 @@ class Request:
 
 def chunks(spark: SparkSession, scenario: Scenario, request: Request) -> DataFrame:
     """One row per (block, source): the text of that block's lines and their counts."""
-    n_blocks = math.ceil(request.establishments / BLOCK_SIZE)
+    sizes = block_sizes(request.establishments)
 
     def produce(batches):
         for batch in batches:
             rows = []
             for block in batch["id"].tolist():
-                size = min(BLOCK_SIZE, request.establishments - block * BLOCK_SIZE)
-                for chunk in run_block(scenario, block, size, request.bad_line_rate):
+                for chunk in run_block(scenario, block, sizes[block], request.bad_line_rate):
                     line_end = FORMATS[chunk.source].line_end if chunk.source in FORMATS else "\n"
                     # the text writer ends each row with "\n"; CRLF files need the "\r"
                     text = chunk.text + ("\r" if line_end == "\r\n" else "")
@@ -65,7 +63,7 @@ def chunks(spark: SparkSession, scenario: Scenario, request: Request) -> DataFra
                                  **{f"bad_{k}": v for k, v in chunk.bad.items()}})  # fmt: skip
             yield pd.DataFrame(rows, columns=[c.split()[0] for c in CHUNK_SCHEMA.split(", ")])
 
-    blocks = spark.range(0, n_blocks, 1, numPartitions=n_blocks)
+    blocks = spark.range(0, len(sizes), 1, numPartitions=len(sizes))
     return blocks.mapInPandas(produce, CHUNK_SCHEMA)
 
 

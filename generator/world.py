@@ -246,6 +246,12 @@ def _establishments(scenario, block, counts, companies, rng) -> dict[str, np.nda
     )
 
 
+def block_sizes(establishments: int) -> list[int]:
+    """Establishments of each block of a world: full blocks, then what is left."""
+    starts = range(0, establishments, BLOCK_SIZE)
+    return [min(BLOCK_SIZE, establishments - first) for first in starts]
+
+
 def build_world(scenario: Scenario, block: int, n_est: int) -> World:
     """Companies and establishments of one block (``n_est`` establishments)."""
     rng = np.random.default_rng([scenario.seed, 1, block])
