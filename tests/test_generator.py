@@ -259,6 +259,15 @@ def test_present_truth_differs_from_the_oracle_only_by_the_economy_ahead() -> No
     np.testing.assert_allclose(present_truth(flat, world, dyn), dyn.truth, rtol=1e-9)
 
 
+def test_trailing_mean_of_the_ceiling_benchmark_averages_the_months_available() -> None:
+    from bench.train_ceiling import trailing_mean
+
+    values = np.array([[1.0, 2.0, 3.0, 4.0, 5.0], [0.0, 0.0, 6.0, 0.0, 3.0]])
+    expected = np.array([[1.0, 1.5, 2.0, 3.0, 4.0], [0.0, 0.0, 2.0, 2.0, 3.0]])
+    np.testing.assert_allclose(trailing_mean(values, 3), expected)
+    np.testing.assert_allclose(trailing_mean(values, 5)[:, -1], values.mean(axis=1))
+
+
 # --- a believable world --------------------------------------------------------------------
 
 
