@@ -41,7 +41,7 @@ import xgboost as xgb
 from sklearn.metrics import average_precision_score
 
 from bench.harness import ROOT, machine, save
-from generator.dynamics import present_truth, simulate
+from generator.dynamics import latent_levels, present_truth, simulate
 from generator.scenario import make_scenario
 from generator.world import block_sizes, build_world
 
@@ -80,8 +80,7 @@ def _scores(raw: Path, wanted: pd.DataFrame) -> pd.DataFrame:
         world = build_world(scenario, block, size)
         dyn = simulate(scenario, world, block)
         present = present_truth(scenario, world, dyn)
-        months = scenario.months
-        level = scenario.macro[None, :months] + scenario.sector[world.c_group][:, :months]
+        level = latent_levels(scenario, world)[:, : scenario.months]
         means = {f"mean{k}": trailing_mean(dyn.z, k) for k in (6, 12, 24)}
         means["mean_all"] = trailing_mean(dyn.z, scenario.months)
         c, t = np.indices(dyn.truth.shape).reshape(2, -1)

@@ -65,7 +65,7 @@ class Dynamics:
     truth: np.ndarray  # (companies, months) probability of a first opening in the next 18 months
 
 
-def _levels(scenario: Scenario, world: World) -> np.ndarray:
+def latent_levels(scenario: Scenario, world: World) -> np.ndarray:
     """Macro plus sector level of each company's latent distress, (companies, months + H)."""
     return scenario.macro[None, :] + scenario.sector[world.c_group]
 
@@ -79,7 +79,7 @@ def _latent(
     x[:, 0] = mu + SIGMA / np.sqrt(1 - RHO**2) * rng.standard_normal(n_c)
     for t in range(1, months):
         x[:, t] = RHO * x[:, t - 1] + (1 - RHO) * mu + SIGMA * rng.standard_normal(n_c)
-    return x, _levels(scenario, world)
+    return x, latent_levels(scenario, world)
 
 
 def _truth(
@@ -346,6 +346,6 @@ def present_truth(scenario: Scenario, world: World, dyn: Dynamics) -> np.ndarray
     exactly, the economy (macro and sector levels, public support) frozen at m. The best
     any model could do from what exists at m; the oracle (``Dynamics.truth``) also knows
     the economy's path over the horizon."""
-    levels = _levels(scenario, world)
+    levels = latent_levels(scenario, world)
     x = dyn.z - levels[:, : scenario.months]
     return _truth(scenario, world, x, levels, foresight=False)

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score
 
+from bench.train_ceiling import trailing_mean
 from common import delta_io
 from common.config import PROJECT_ROOT
 from generator.block import run_block
@@ -260,8 +261,6 @@ def test_present_truth_differs_from_the_oracle_only_by_the_economy_ahead() -> No
 
 
 def test_trailing_mean_of_the_ceiling_benchmark_averages_the_months_available() -> None:
-    from bench.train_ceiling import trailing_mean
-
     values = np.array([[1.0, 2.0, 3.0, 4.0, 5.0], [0.0, 0.0, 6.0, 0.0, 3.0]])
     expected = np.array([[1.0, 1.5, 2.0, 3.0, 4.0], [0.0, 0.0, 2.0, 2.0, 3.0]])
     np.testing.assert_allclose(trailing_mean(values, 3), expected)
