@@ -33,7 +33,7 @@ def main() -> None:
     period = args.period or _last_month(args.lake)
     runs = []
     for attempt in ("first", "rerun"):
-        run = run_job(["jobs/score.py", "--conf", str(conf), "--lake", args.lake,
+        run = run_job(["jobs/score.py", "--config", str(conf), "--lake", args.lake,
                        "--period", period])  # fmt: skip
         if run.returncode != 0:
             sys.exit(f"jobs/score.py failed:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}")

@@ -19,6 +19,7 @@ Writes bench/results/train.{json,md}.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import sys
@@ -30,7 +31,7 @@ import xgboost as xgb
 from mlflow import MlflowClient
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from bench.harness import ROOT, machine, run_job, run_summary, save
+from bench.harness import RESULTS, ROOT, machine, run_job, run_summary, save
 
 WORK = ROOT / "work" / "bench" / "train"
 DEFAULT = ROOT / "work" / "bench" / "panel" / "20000x72"
@@ -46,7 +47,7 @@ def _job(lake: str, truth: str, workers: int) -> dict:
         f"  artifact_root: {store / 'artifacts'}\n"
         f"training:\n  num_workers: {workers}\n"
     )
-    run = run_job(["jobs/train.py", "--conf", str(conf), "--lake", lake, "--truth", truth])
+    run = run_job(["jobs/train.py", "--config", str(conf), "--lake", lake, "--truth", truth])
     if run.returncode != 0:
         sys.exit(f"jobs/train.py failed:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}")
     ids = re.search(r"run (\w+); baseline run (\w+)", run.stdout)
@@ -68,16 +69,21 @@ def _split(lake: str, out, workers: int):
     from common.lake import Lake
     from common.spark import get_spark
     from features.catalog import model_features
-    from training.models import ROW_KEYS
-    from training.pipeline import _prepare
+    from training.models import COMPANY_WEIGHT, ROW_KEYS
+    from training.pipeline import prepare
 
     settings = load_config(PROJECT_ROOT / "conf" / "local.yaml", lake=lake)
     spark = get_spark(settings.spark, app_name="bench-train")
-    folds, _, _ = _prepare(spark, Lake.from_settings(settings), settings)
+    folds = prepare(spark, Lake.from_settings(settings), settings).folds
     features = model_features()
     (
         folds.select(
-            *[F.col(f).cast("float").alias(f) for f in features], "cible", "fold", *ROW_KEYS
+            *[F.col(f).cast("float").alias(f) for f in features],
+            "cible",
+            "fold",
+            "siren",
+            *ROW_KEYS,
+            *[c for c in folds.columns if c == COMPANY_WEIGHT],  # as the job fits
         )
         .write.mode("overwrite")
         .partitionBy("fold")
@@ -93,6 +99,14 @@ def _numpy(out, fold: str, features: list[str]) -> tuple[np.ndarray, np.ndarray]
     return x.astype(np.float32), table["cible"].to_numpy(zero_copy_only=False)
 
 
+def _company_weights(out, fold: str) -> np.ndarray:
+    """The company weights the split carries (training.company_weights), as the job fits."""
+    from training.models import COMPANY_WEIGHT
+
+    table = ds.dataset(str(out / f"fold={fold}"), format="parquet")
+    return table.to_table(columns=[COMPANY_WEIGHT])[COMPANY_WEIGHT].to_numpy(zero_copy_only=False)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -100,11 +114,19 @@ def main() -> None:
     parser.add_argument("--lake", default=str(DEFAULT / "lake"))
     parser.add_argument("--truth", default=str(DEFAULT / "raw_truth"))
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--skip-job", action="store_true", help="keep the job's figures of the previous run"
+    )
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
 
-    print("1. jobs/train.py ...", flush=True)
-    job = _job(args.lake, args.truth, args.workers)
+    previous = RESULTS / "train.json"
+    if args.skip_job and previous.exists():
+        print("1. jobs/train.py: figures of the previous run (--skip-job)", flush=True)
+        job = json.loads(previous.read_text())["job"]
+    else:
+        print("1. jobs/train.py ...", flush=True)
+        job = _job(args.lake, args.truth, args.workers)
 
     print("2. distributed vs single process on the same rows ...", flush=True)
     out = WORK / "split"
@@ -113,6 +135,8 @@ def main() -> None:
     from training.models import fit_xgboost
 
     frame = spark.read.parquet(str(out))
+    rows = {fold: ds.dataset(str(out / f"fold={fold}"), format="parquet").count_rows()
+            for fold in ("train", "validation")}  # fmt: skip
     x_test, y_test = _numpy(out, "test", features)
     dtest = xgb.DMatrix(x_test, missing=np.nan, feature_names=features)
 
@@ -120,7 +144,7 @@ def main() -> None:
         began = time.monotonic()
         booster = fit_xgboost(
             frame.where("fold = 'train'"), frame.where("fold = 'validation'"), features,
-            training, args.workers,
+            training, args.workers, row_count=rows["train"] + rows["validation"],
         )  # fmt: skip
         return booster, time.monotonic() - began
 
@@ -130,8 +154,12 @@ def main() -> None:
         x_valid, y_valid = _numpy(out, "validation", features)
         params = {k: v for k, v in cfg.xgboost.items() if k != "n_estimators"}
         params.update(objective="binary:logistic", nthread=args.workers, seed=cfg.seed)
-        dtrain = xgb.QuantileDMatrix(x_train, y_train, missing=np.nan, feature_names=features)
-        dvalid = xgb.QuantileDMatrix(x_valid, y_valid, ref=dtrain, missing=np.nan,
+        weights = {f: _company_weights(out, f) if cfg.company_weights else None
+                   for f in ("train", "validation")}  # fmt: skip
+        dtrain = xgb.QuantileDMatrix(x_train, y_train, weight=weights["train"], missing=np.nan,
+                                     feature_names=features)  # fmt: skip
+        dvalid = xgb.QuantileDMatrix(x_valid, y_valid, weight=weights["validation"], ref=dtrain,
+                                     missing=np.nan,
                                      feature_names=features)  # fmt: skip
         booster = xgb.train(params, dtrain, rounds, evals=[(dvalid, "validation")],
                             early_stopping_rounds=early_stopping, verbose_eval=False)  # fmt: skip
@@ -163,8 +191,6 @@ def main() -> None:
         "early_stopping_rounds": None, "xgboost": {**cfg.xgboost, "n_estimators": fixed_rounds}
     })  # fmt: skip
     fixed = compare(distributed(fixed_cfg), single(fixed_rounds, None))
-    rows = {fold: ds.dataset(str(out / f"fold={fold}"), format="parquet").count_rows()
-            for fold in ("train", "validation")}  # fmt: skip
     comparison = {
         "train_rows": rows["train"], "validation_rows": rows["validation"],
         "test_rows": int(len(y_test)),

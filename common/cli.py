@@ -1,4 +1,4 @@
-"""What every job's command line shares: ``--conf``, ``--lake``, ``--log-level``."""
+"""What every job's command line shares: ``--config``, ``--lake``, ``--log-level``."""
 
 from __future__ import annotations
 
@@ -23,18 +23,40 @@ def month(value: str) -> str:
     return value
 
 
+class _DeprecatedConf(argparse.Action):
+    """``--conf PATH``, the old name of ``--config`` (it sat beside spark-submit's own
+    ``--conf k=v``): still accepted for one release, with a warning on stderr."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        sys.stderr.write(f"{option_string} PATH is deprecated, use --config PATH\n")
+        setattr(namespace, self.dest, values)
+
+
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    """``--config PATH`` and its deprecated alias ``--conf PATH``, both into ``config``."""
+    parser.add_argument(
+        "--config",
+        default=str(DEFAULT_CONF),
+        metavar="PATH",
+        help="configuration file (default: conf/local.yaml)",
+    )
+    parser.add_argument(
+        "--conf",
+        dest="config",
+        metavar="PATH",
+        action=_DeprecatedConf,
+        default=argparse.SUPPRESS,
+        help=argparse.SUPPRESS,
+    )
+
+
 def job_parser(job: str, description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=f"./spark-submit.sh jobs/{job}.py",
         description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--conf",
-        default=str(DEFAULT_CONF),
-        metavar="PATH",
-        help="configuration file (default: conf/local.yaml)",
-    )
+    add_config_option(parser)
     parser.add_argument(
         "--lake", metavar="PATH", help="lake root, overriding lake.root of the configuration"
     )
@@ -48,7 +70,7 @@ def load_settings(args: argparse.Namespace) -> Settings:
     """Configuration for a job; a bad file ends the job with the reason, not a traceback."""
     setup_logging(args.log_level)
     try:
-        return load_config(args.conf, lake=args.lake)
+        return load_config(args.config, lake=args.lake)
     except ConfigError as exc:
         sys.exit(f"error: {exc}")
 

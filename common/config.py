@@ -21,9 +21,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from common.resources import project_root
+
 # spark-submit.sh exports EARLY_WARNING_HOME: under spark-submit this module may be
-# imported from the --py-files zip, which is not where conf/ and work/ live.
-PROJECT_ROOT = Path(os.environ.get("EARLY_WARNING_HOME") or Path(__file__).resolve().parents[1])
+# imported from the --py-files zip, which is not where conf/ and work/ live; without it (a
+# cluster-mode driver), conf/ and expectations/ come out of the zip (common/resources.py).
+PROJECT_ROOT = project_root()
 DEFAULT_CONF = PROJECT_ROOT / "conf" / "local.yaml"
 
 
@@ -114,6 +117,13 @@ class TrainingSettings(_Section):
     test_share: float = 0.3  # companies kept out of training, evaluated on the test months
     num_workers: int | None = None  # XGBoost workers; default: the cores of the application
     xgboost: dict[str, float | int | str] = Field(default_factory=dict)
+    # hyper-parameter trials: each entry overrides some of ``xgboost``; the trial with the best
+    # validation AUCPR is kept (empty: ``xgboost`` as it is)
+    search: list[dict[str, float | int | str]] = Field(default_factory=list)
+    company_weights: bool = False  # XGBoost rows weigh 1 / the company's establishments that month
+    monotone: bool = False  # constrain the social-debt variables to never lower the risk
+    refit: bool = True  # the registered model is refit on every labelled row
+    min_train_months: int = 12  # fewer knowable training months is an error
     early_stopping_rounds: int = 30
     balance: BalanceSettings = BalanceSettings()
     baseline_reg_param: float = 0.01
@@ -138,6 +148,16 @@ class ScoringSettings(_Section):
     corrections: list[CorrectionRule] = Field(default_factory=list)
 
 
+class MaintenanceSettings(_Section):
+    """jobs/maintain.py: OPTIMIZE and VACUUM of every Delta table of the lake."""
+
+    # training and scoring read the panel at a pinned version, recorded in MLflow: every
+    # version this recent must stay readable (time travel keeps its log and its files)
+    lineage_days: int = 400
+    # VACUUM deletes the files unreferenced for longer; never below lineage_days x 24
+    vacuum_retention_hours: int = 9600
+
+
 class Settings(_Section):
     lake: LakeSettings
     tables: TableSettings = TableSettings()
@@ -148,6 +168,7 @@ class Settings(_Section):
     panel: PanelConfig = PanelConfig()
     training: TrainingSettings = TrainingSettings()
     scoring: ScoringSettings = ScoringSettings()
+    maintenance: MaintenanceSettings = MaintenanceSettings()
     sources: tuple[str, ...] = Field(default=(), description="files this config was read from")
 
 
@@ -180,6 +201,11 @@ def _read_layers(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any
         raise ConfigError(f"{path}: 'extends' must be a file name")
     base, files = _read_layers(path.parent / parent, (*seen, path))
     return _deep_merge(base, data), [*files, path]
+
+
+def read_layers(path: str | Path) -> tuple[dict[str, Any], list[Path]]:
+    """A configuration file merged with the files it extends (not validated), and those files."""
+    return _read_layers(Path(path))
 
 
 def resolve_path(value: str, base: Path = PROJECT_ROOT) -> str:

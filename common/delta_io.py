@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from delta import exceptions as delta_errors
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import StructType
 
 # Delta's commit conflicts: another writer committed first (optimistic concurrency). A first
 # commit raced on an empty folder is reported as a protocol or metadata change.
@@ -51,16 +52,50 @@ def write(
     partition_by: Sequence[str] = (),
     replace_where: str | None = None,
     properties: dict[str, str] | None = None,
+    overwrite_schema: bool = False,
+    optimize_write: bool = False,
 ) -> None:
-    """Write ``df`` as a Delta table; ``replace_where`` replaces only matching rows."""
+    """Write ``df`` as a Delta table; ``replace_where`` replaces only matching rows.
+
+    ``overwrite_schema`` replaces the table's schema (columns, types, comments) by ``df``'s;
+    ``optimize_write`` shuffles the rows by partition value first (Delta's optimized write),
+    so each partition gets a few large files instead of one small file per task.
+    """
     writer = df.write.format("delta").mode(mode)
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     if replace_where is not None:
         writer = writer.option("replaceWhere", replace_where)
+    if overwrite_schema:
+        writer = writer.option("overwriteSchema", "true")
+    if optimize_write:
+        writer = writer.option("optimizeWrite", "true")
     for key, value in (properties or {}).items():
         writer = writer.option(key, value)
     writer.save(path)
+
+
+def schema_changes(expected: StructType, actual: StructType) -> list[str]:
+    """How ``actual`` differs from ``expected`` by column name and type (comments and
+    nullability aside), one line per kind of change; empty when they agree."""
+    want = {f.name: f.dataType.simpleString() for f in expected.fields}
+    have = {f.name: f.dataType.simpleString() for f in actual.fields}
+
+    def listed(names: list[str]) -> str:
+        shown = ", ".join(names[:5])
+        return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+    added = [n for n in want if n not in have]
+    removed = [n for n in have if n not in want]
+    retyped = [f"{n} ({have[n]} -> {want[n]})" for n in want if n in have and want[n] != have[n]]
+    changes = []
+    if added:
+        changes.append(f"{len(added)} new column(s): {listed(added)}")
+    if removed:
+        changes.append(f"{len(removed)} column(s) no longer produced: {listed(removed)}")
+    if retyped:
+        changes.append(f"{len(retyped)} column(s) of another type: {listed(retyped)}")
+    return changes
 
 
 def merge(

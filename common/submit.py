@@ -1,9 +1,11 @@
 """Helper of ``spark-submit.sh``: spark-submit options derived from a configuration
 file, and the zip of the project's packages shipped to executors with ``--py-files``.
 
-    python -m common.submit --conf conf/local.yaml
+    python -m common.submit --config conf/local.yaml
 
-prints one spark-submit argument per line; the last line is the ``--py-files`` zip.
+prints one spark-submit argument per line; the last line is the ``--py-files`` zip. With
+``--deploy-mode cluster`` (or ``spark.submit.deployMode: cluster`` in the configuration) it
+also prints ``--files`` with the configuration merged into one file (``shipped_config``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,11 @@ import sys
 import zipfile
 from pathlib import Path
 
-from common.config import DEFAULT_CONF, PROJECT_ROOT, ConfigError, Settings, load_config
+import yaml
+
+from common.cli import add_config_option
+from common.config import PROJECT_ROOT, ConfigError, Settings, load_config, read_layers
+from common.resources import RESOURCE_FOLDERS
 from common.spark import SetupError, delta_jars, session_settings
 
 # Top-level packages shipped to executors (jobs/ is the entry point, tests never ship).
@@ -30,13 +36,17 @@ def project_packages(root: Path = PROJECT_ROOT) -> list[Path]:
 
 
 def build_zip(root: Path = PROJECT_ROOT, out_dir: Path | None = None) -> Path:
-    """A deterministic zip of the project's packages, named by its content hash."""
-    files = sorted(
+    """A deterministic zip of the project's packages, named by its content hash, with the
+    YAML files of ``conf/`` and ``expectations/``: a driver started on a node of the
+    cluster (``--deploy-mode cluster``) finds them there (common/resources.py)."""
+    packaged = [
         f
         for pkg in project_packages(root)
         for f in pkg.rglob("*")
         if f.is_file() and "__pycache__" not in f.parts and f.suffix in {".py", ".yaml", ".json"}
-    )
+    ]
+    resources = [f for folder in RESOURCE_FOLDERS for f in (root / folder).rglob("*.yaml")]
+    files = sorted(packaged + resources)
     digest = hashlib.sha256()
     for f in files:
         digest.update(str(f.relative_to(root)).encode())
@@ -72,15 +82,34 @@ def submit_options(settings: Settings) -> list[str]:
     return options
 
 
+def shipped_config(path: Path, out_dir: Path) -> Path:
+    """The configuration merged with every file it extends, in one file named by its content
+    hash: what ``--files`` ships to a cluster-mode driver (its working directory)."""
+    data, _files = read_layers(path)
+    text = yaml.safe_dump(data, sort_keys=True, allow_unicode=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"config-{hashlib.sha256(text.encode()).hexdigest()[:16]}.yaml"
+    if not target.exists():
+        tmp = target.with_suffix(".part")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.rename(target)
+    return target
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--conf", default=str(DEFAULT_CONF))
+    add_config_option(parser)
+    parser.add_argument("--deploy-mode", choices=["client", "cluster"])
     args = parser.parse_args(argv)
     try:
-        settings = load_config(args.conf)
+        settings = load_config(args.config)
         options = submit_options(settings)
     except (ConfigError, SetupError) as exc:
         sys.exit(f"error: {exc}")
+    deploy_mode = args.deploy_mode or settings.spark.conf.get("spark.submit.deployMode", "client")
+    if deploy_mode == "cluster":  # the driver runs on a node: the configuration goes with it
+        shipped = shipped_config(Path(args.config), PROJECT_ROOT / "work" / "dist")
+        options += ["--files", str(shipped)]
     sys.stdout.write("\n".join([*options, "--py-files", str(build_zip())]) + "\n")
 
 

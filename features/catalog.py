@@ -300,6 +300,17 @@ def _context() -> list[Variable]:
     return out
 
 
+# Series whose larger values never lower the risk, all else equal: the social debt and the
+# contributions left unpaid, what the reference system's experts read first. Models may be
+# constrained to respect it (training.monotone); levels, windows, company aggregates and
+# sector z-scores of these series keep the direction, changes and trends do not.
+INCREASING = ("dette_part_ouvriere", "dette_part_patronale", "dette_totale", "nb_ecarts_ouverts",
+              "ratio_dette", "ratio_dette_po", "ratio_dette_pp", "dette_par_salarie",
+              "cotisation_impayee", "part_impayee")  # fmt: skip
+_KEEPS_DIRECTION = ("lag", "rolling_mean", "rolling_min", "rolling_max", "rolling_sum",
+                    "company_sum", "company_max", "company_mean", "sector_zscore")  # fmt: skip
+
+
 @cache
 def catalog() -> tuple[Variable, ...]:
     """Every variable, inputs before the variables that use them."""
@@ -333,3 +344,15 @@ def version() -> str:
     """Hash of the catalog: changes whenever a variable or its definition changes."""
     payload = json.dumps([asdict(v) for v in catalog()], sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+@cache
+def directions() -> dict[str, int]:
+    """+1 for every variable whose larger values never lower the risk (see ``INCREASING``)."""
+    out: dict[str, int] = {}
+    for v in catalog():  # inputs come before the variables that use them
+        if v.name in INCREASING or (
+            v.builder in _KEEPS_DIRECTION and v.inputs and all(out.get(i) for i in v.inputs)
+        ):
+            out[v.name] = 1
+    return out

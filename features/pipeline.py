@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from common import delta_io
+from common import delta_io, months
 from common.config import PanelConfig
 from common.lake import Lake
 from common.plans import PlanReport, plan_report
 from features import silver as S
 from features.compute import PanelSettings
-from features.panel import build_panel
+from features.panel import build_panel, gold_schema
 from ingestion.current import current_records
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,10 @@ class MissingInput(RuntimeError):
     pass
 
 
+class CatalogChanged(RuntimeError):
+    """The panel table's columns are not the catalog's: only a full rebuild may follow it."""
+
+
 @dataclass(frozen=True)
 class PanelRun:
     rows: int
@@ -56,15 +60,6 @@ class PanelRun:
     seconds_panel: float
     first_month: str
     last_month: str
-
-
-def month_label(index: int) -> str:
-    return f"{2000 + index // 12:04d}-{index % 12 + 1:02d}-01"
-
-
-def month_index_of(month: str) -> int:
-    year, m = (int(p) for p in month.split("-")[:2])
-    return (year - 2000) * 12 + m - 1
 
 
 def read_bronze(spark: SparkSession, lake: Lake) -> dict[str, DataFrame]:
@@ -94,9 +89,23 @@ def write_silver(
     return tables, last
 
 
+def check_same_catalog(spark: SparkSession, path: str) -> None:
+    """Refuse a month-range rebuild of a panel written with another variable catalog: the
+    rewritten months would not fit the table (Delta fills a missing column with nulls)."""
+    if not delta_io.exists(spark, path):
+        return
+    changes = delta_io.schema_changes(gold_schema(), delta_io.read(spark, path).schema)
+    if changes:
+        raise CatalogChanged(
+            f"the variable catalog changed since the panel at {path} was written "
+            f"({'; '.join(changes)}): a --from/--to rebuild cannot change the table's columns; "
+            "rebuild the whole panel (jobs/panel.py without --from/--to)"
+        )
+
+
 def panel_settings(cfg: PanelConfig, last: int) -> PanelSettings:
     return PanelSettings(
-        start_index=month_index_of(cfg.start),
+        start_index=months.index(cfg.start),
         last_index=last,
         horizon_months=cfg.horizon_months,
         min_employees=cfg.min_employees,
@@ -114,15 +123,21 @@ def run_panel(
     first: str | None = None,
     last: str | None = None,
 ) -> PanelRun:
-    """Build silver and gold; with ``first``/``last`` replace only those months of gold."""
+    """Build silver and gold; with ``first``/``last`` replace only those months of gold.
+
+    A full build replaces the table's schema too (a new catalog); a partial one refuses a
+    table written with another catalog (``CatalogChanged``), before any work.
+    """
+    partial = first is not None or last is not None
+    if partial:
+        check_same_catalog(spark, lake.panel)
     began = time.monotonic()
     silver, data_last = write_silver(spark, lake, read_bronze(spark, lake), cfg.filing_lag_months)
     silver_seconds = time.monotonic() - began
     settings = panel_settings(cfg, data_last)
-    lo = month_index_of(first) if first else settings.start_index
-    hi = min(month_index_of(last), data_last) if last else data_last
+    lo = months.index(first) if first else settings.start_index
+    hi = min(months.index(last), data_last) if last else data_last
     panel = build_panel(silver, settings)
-    partial = first is not None or last is not None
     if partial:
         panel = panel.where(F.col("month_index").between(lo, hi))
     report = plan_report(panel)
@@ -130,10 +145,14 @@ def run_panel(
 
     began = time.monotonic()
     if partial and delta_io.exists(spark, lake.panel):
-        where = f"periode >= '{month_label(lo)}' AND periode <= '{month_label(hi)}'"
-        delta_io.write(panel, lake.panel, partition_by=["periode"], replace_where=where)
+        where = f"periode >= '{months.first_day(lo)}' AND periode <= '{months.first_day(hi)}'"
+        delta_io.write(
+            panel, lake.panel, partition_by=["periode"], replace_where=where, optimize_write=True
+        )
     else:
-        delta_io.write(panel, lake.panel, partition_by=["periode"])
+        delta_io.write(
+            panel, lake.panel, partition_by=["periode"], overwrite_schema=True, optimize_write=True
+        )
     panel_seconds = time.monotonic() - began
     spark.catalog.clearCache()  # the panel's cached inputs
     summary = (
@@ -157,6 +176,6 @@ def run_panel(
         plan=report,
         seconds_silver=silver_seconds,
         seconds_panel=panel_seconds,
-        first_month=month_label(lo)[:7],
-        last_month=month_label(hi)[:7],
+        first_month=months.label(lo),
+        last_month=months.label(hi),
     )

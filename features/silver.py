@@ -17,6 +17,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from common.geo import DEPARTEMENTS
+from common.months import index_column
 from common.naf import SECTION_OF_DIVISION
 from parsers.formats import AF_FIGURES, DIRCO_FIGURES, INDMAP_FIGURES
 
@@ -55,15 +56,6 @@ FIGURE_COLUMNS = {
 SECTIONS = "ABCDEFGHIJKLMNOPQRSTU"
 
 
-def month_index(date: Column) -> Column:
-    """Months since January 2000 of a date's month."""
-    return (F.year(date) - 2000) * 12 + F.month(date) - 1
-
-
-def month_of(index: Column) -> Column:
-    return F.add_months(F.lit("2000-01-01").cast("date"), index)
-
-
 def _months_between(first: Column, last: Column) -> Column:
     """Array of month indexes from first to last included (empty when last < first)."""
     return F.when(last >= first, F.sequence(first, last)).otherwise(F.array().cast("array<int>"))
@@ -72,7 +64,7 @@ def _months_between(first: Column, last: Column) -> Column:
 def debt(debit: DataFrame, last_month: int) -> DataFrame:
     """Debt in force per account and month, from the first state to ``last_month``."""
     gap = ("numero_compte", "siret", "periode_debut", "periode_fin", "numero_ecart_negatif")
-    start = month_index(F.col("periode_prise_en_compte"))
+    start = index_column(F.col("periode_prise_en_compte"))
     states = debit.select(
         *gap,
         "numero_historique",
@@ -139,7 +131,7 @@ def contributions(cotisation: DataFrame) -> DataFrame:
         "encaisse",
         "nb_mois",
         F.explode(F.sequence(F.lit(0), F.col("nb_mois") - 1)).alias("k"),
-        month_index(F.col("periode_debut")).alias("first"),
+        index_column(F.col("periode_debut")).alias("first"),
     )
     return spread.groupBy(
         "numero_compte", "siret", (F.col("first") + F.col("k")).alias(MONTH_INDEX)
@@ -150,22 +142,22 @@ def contributions(cotisation: DataFrame) -> DataFrame:
 
 
 def headcount(effectif: DataFrame) -> DataFrame:
-    return effectif.select("siret", month_index(F.col("periode")).alias(MONTH_INDEX), "effectif")
+    return effectif.select("siret", index_column(F.col("periode")).alias(MONTH_INDEX), "effectif")
 
 
 def company_headcount(effectif_ent: DataFrame) -> DataFrame:
     return effectif_ent.select(
         "siren",
-        month_index(F.col("periode")).alias(MONTH_INDEX),
+        index_column(F.col("periode")).alias(MONTH_INDEX),
         F.col("effectif").alias("effectif_entreprise"),
     )
 
 
 def partial_activity(apdemande: DataFrame, apconso: DataFrame) -> DataFrame:
     """Hours authorised in force and consumed, per establishment and month."""
-    first = month_index(F.col("periode_debut"))
-    last = month_index(F.col("periode_fin"))
-    known = F.greatest(first, month_index(F.col("date_statut")))
+    first = index_column(F.col("periode_debut"))
+    last = index_column(F.col("periode_fin"))
+    known = F.greatest(first, index_column(F.col("date_statut")))
     length = last - first + 1
     requests = apdemande.where(
         F.col("periode_debut").isNotNull() & F.col("periode_fin").isNotNull()
@@ -178,7 +170,7 @@ def partial_activity(apdemande: DataFrame, apconso: DataFrame) -> DataFrame:
     )
     consumed = apconso.select(
         "siret",
-        month_index(F.col("periode")).alias(MONTH_INDEX),
+        index_column(F.col("periode")).alias(MONTH_INDEX),
         F.col("heures_consommees").alias("ap_heures_consommees"),
         F.col("montant").alias("ap_montant_consomme"),
         F.col("effectif").alias("ap_effectif_consomme"),
@@ -210,15 +202,15 @@ def payment_delays(delai: DataFrame, ccsf: DataFrame) -> DataFrame:
         "siret",
         F.explode(
             _months_between(
-                month_index(F.col("date_creation")),
-                month_index(F.coalesce("date_echeance", "date_creation")),
+                index_column(F.col("date_creation")),
+                index_column(F.coalesce("date_echeance", "date_creation")),
             )
         ).alias(MONTH_INDEX),
         F.lit(1.0).alias("delai_en_cours"),
         F.col("montant_echeancier").alias("delai_montant"),
         F.col("duree_delai").cast("double").alias("delai_duree_jours"),
     )
-    decided = month_index(F.col("date_traitement"))
+    decided = index_column(F.col("date_traitement"))
     following = F.lead(decided).over(
         Window.partitionBy("numero_compte").orderBy("date_traitement", "stade")
     )
@@ -287,7 +279,7 @@ def financials(
     )
     figures = list(FIGURE_COLUMNS.values())
     ordered = Window.partitionBy("siren").orderBy("date_fin_exercice")
-    available = month_index(F.add_months(F.col("date_fin_exercice"), filing_lag_months))
+    available = index_column(F.add_months(F.col("date_fin_exercice"), filing_lag_months))
     return years.select(
         "siren",
         "date_fin_exercice",
@@ -350,4 +342,4 @@ def build_all(
 
 def last_month(effectif: DataFrame) -> int | None:
     """The last month the data covers: the latest month with a headcount."""
-    return effectif.agg(F.max(month_index(F.col("periode")))).first()[0]
+    return effectif.agg(F.max(index_column(F.col("periode")))).first()[0]

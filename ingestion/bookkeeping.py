@@ -44,7 +44,7 @@ DQ_SCHEMA = (
 class FileReport:
     source_file: str
     source: str | None
-    status: str  # ingested | unknown_file | duplicate
+    status: str  # ingested | unknown_file | duplicate; refused (run report only: batch rejected)
     message: str = ""
     fingerprint: str = ""
     bytes: int = 0

@@ -26,13 +26,14 @@ from common.lake import Lake
 from ingestion import bookkeeping as books
 from ingestion.discovery import RawFile, discover
 from ingestion.parse import count_lines, parse_lines, parse_quarantine
-from ingestion.preflight import file_problems
+from ingestion.preflight import file_problems, header_mismatch, missing_suites
 from ingestion.quality import Outcome, Suite, Validator, breaks, load_suites, with_derived
 from ingestion.reader import FileLines, read_lines
 from parsers.registry import PARSERS, Parser
 
 log = logging.getLogger(__name__)
-INTERNAL = {"raw", "_structure", "_fields", "_reject", "_skip", "_field_error", "_records", "_dq"}
+INTERNAL = {"raw", "_structure", "_field_count", "_fields", "_reject", "_skip", "_field_error",
+            "_records", "_dq"}  # fmt: skip
 
 
 class BatchRejected(Exception):
@@ -77,7 +78,7 @@ def _read(spark: SparkSession, raw_dir: str) -> tuple[list[_File], list[books.Fi
     for raw in discover(spark, raw_dir):
         if raw.source is None:
             log.warning("%s: unknown file, skipped", raw.name)
-            message = "not a known source; skipped"
+            message = "no parser claims it (no known source by its name or manifest.json); skipped"
             unknown.append(
                 books.FileReport(raw.name, None, "unknown_file", message, bytes=raw.size)
             )
@@ -104,11 +105,15 @@ def _without_duplicates(files: list[_File], known: dict[tuple[str, str], str]) -
     return kept
 
 
-def _validate(source: str, records: DataFrame, suite: Suite | None, validator: Validator,
+def _refuse(f: _File, problems: list[str]) -> None:
+    """A file that stops the batch: the run report says why."""
+    if problems:
+        f.report.status, f.report.message = "refused", "; ".join(problems)
+
+
+def _validate(source: str, records: DataFrame, suite: Suite, validator: Validator,
               today: dt.date) -> tuple[list[Outcome], DataFrame]:  # fmt: skip
     """great-expectations outcomes; records with ``_dq``, the quarantine reason or null."""
-    if suite is None:
-        return [], records.withColumn("_dq", F.lit(None).cast("string"))
     outcomes = validator.validate(source, records, suite)
     rules = [r for r in suite.rules if r.quarantine]
     reasons = [F.when(breaks(r, today), F.lit(r.description)) for r in rules]
@@ -230,28 +235,43 @@ def ingest_batch(spark: SparkSession, lake: Lake, expectations_dir: Path, runs_d
         result.already_ingested = True
         return result
     kept = _without_duplicates(files, _known_files(previous, batch_id))
-    problems = [p for f in kept for p in file_problems(f.raw.name, f.lines, f.parser)]
+    # every source ingested is checked: one without a suite stops the batch
+    missing = missing_suites([(f.raw.name, f.raw.source) for f in kept], suites,
+                             expectations_dir)  # fmt: skip
+    problems = list(missing.values())
+    for f in kept:
+        unusable = file_problems(f.raw.name, f.lines, f.parser)
+        _refuse(f, ([missing[f.raw.source]] if f.raw.source in missing else []) + unusable)
+        problems += unusable
     if problems:
         raise BatchRejected(
             batch_id, problems, _write_report(run_dir / "report.json", result, problems)
         )
 
     sources: dict[str, _Source] = {}
+    mismatches: list[str] = []  # headers that fit none of their file's lines
     try:
         for f in kept:
             began = time.monotonic()
             parsed = parse_lines(f.lines, f.parser, f.raw.name)
             f.parsed = parsed.persist(StorageLevel.MEMORY_AND_DISK)
-            count_lines(f.parsed, f.report, f.lines.total_lines)
+            counts = count_lines(f.parsed, f.report, f.lines.total_lines)
+            mismatch = header_mismatch(f.raw.name, f.lines, f.parser, counts)
+            _refuse(f, mismatch)
+            mismatches += mismatch
             result.timed("parse", began)
             result.timed(f"parse:{f.raw.source}", began)
+        if mismatches:
+            raise BatchRejected(
+                batch_id, mismatches, _write_report(run_dir / "report.json", result, mismatches)
+            )
         validator = Validator(run_dir, today)
         for name in sorted({f.raw.source for f in kept}):
             group = [f for f in kept if f.raw.source == name]
             log.info("validating %s", name)
             began = time.monotonic()
-            records = _records(group, suites.get(name)).persist(StorageLevel.MEMORY_AND_DISK)
-            outcomes, flagged = _validate(name, records, suites.get(name), validator, today)
+            records = _records(group, suites[name]).persist(StorageLevel.MEMORY_AND_DISK)
+            outcomes, flagged = _validate(name, records, suites[name], validator, today)
             sources[name] = _Source(group, records, flagged)
             result.timed("validate", began)
             result.timed(f"validate:{name}", began)
@@ -277,7 +297,7 @@ def ingest_batch(spark: SparkSession, lake: Lake, expectations_dir: Path, runs_d
             log.info("committing %s", name)
             began = time.monotonic()
             _account(source)
-            derived = set(suites[name].derive) if name in suites else set()
+            derived = set(suites[name].derive)
             quarantine.append(_commit_source(lake, batch_id, name, source, stamp, derived))
             result.timed("commit", began)
             result.timed(f"commit:{name}", began)
@@ -302,7 +322,7 @@ def ingest_batch(spark: SparkSession, lake: Lake, expectations_dir: Path, runs_d
     return result
 
 
-def _records(files: list[_File], suite: Suite | None) -> DataFrame:
+def _records(files: list[_File], suite: Suite) -> DataFrame:
     """Accepted records of one source's files (one row per record)."""
     accepted = reduce(DataFrame.unionByName, [
         f.parsed.where(F.col("_reject").isNull() & F.col("_skip").isNull()) for f in files

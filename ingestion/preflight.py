@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Collection, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingestion.reader import FileLines
 from parsers.common import period_start
 from parsers.effectif import PREFIX
 from parsers.registry import Parser
+
+if TYPE_CHECKING:  # ingestion.parse imports this module
+    from ingestion.parse import FieldCounts
 
 _SEPARATORS = {";": "';'", ",": "','", "|": "'|'", "\t": "a tab"}
 
@@ -24,9 +30,11 @@ def file_problems(name: str, lines: FileLines, parser: Parser) -> list[str]:
     if lines.header is None or (lines.total_lines <= 1 and not lines.header.strip()):
         return [f"{name}: the file is empty"]
     if lines.first_undecodable is not None:
-        return [f"{name}: line {lines.first_undecodable} is not valid UTF-8 "
-                "(convert the file, e.g. iconv -f CP1252 -t UTF-8)"]  # fmt: skip
+        return [f"{name}: line {lines.first_undecodable}, character {lines.undecodable_at}: "
+                "not valid UTF-8 (convert the file, e.g. iconv -f CP1252 -t UTF-8)"]  # fmt: skip
     header = lines.header
+    if not header.strip():
+        return [f"{name}: line 1, the header, is blank (the file must start with its header)"]
     if fmt.separator not in header:
         found = [label for sep, label in _SEPARATORS.items() if sep in header]
         hint = f" but the header looks separated by {found[0]}" if found else ""
@@ -52,3 +60,30 @@ def file_problems(name: str, lines: FileLines, parser: Parser) -> list[str]:
     duplicated = sorted({c for c in columns if columns.count(c) > 1})
     problems += [f"{name}: column '{c}' appears twice" for c in duplicated]
     return problems
+
+
+def missing_suites(files: Iterable[tuple[str, str]], suites: Collection[str],
+                   folder: Path) -> dict[str, str]:  # fmt: skip
+    """Per source of the delivery (``files``: name, source) without a data-quality suite, the
+    problem: its files would be committed unchecked."""
+    by_source: dict[str, list[str]] = {}
+    for name, source in files:
+        if source not in suites:
+            by_source.setdefault(source, []).append(name)
+    return {
+        source: f"{source}: no data-quality suite in {folder} (expected {source}.yaml, "
+        f"with 'source: {source}'); files: {', '.join(sorted(names))}"
+        for source, names in sorted(by_source.items())
+    }
+
+
+def header_mismatch(name: str, lines: FileLines, parser: Parser, counts: FieldCounts) -> list[str]:
+    """The header matches none of the data lines: a column missing from or extra in it."""
+    if counts.fitting or counts.first_misfit is None:
+        return []
+    columns = len(split_header(lines.header or "", parser.format.separator))
+    found = f"{counts.fewest}" if counts.fewest == counts.most else (
+        f"{counts.fewest} to {counts.most}")  # fmt: skip
+    return [f"{name}: the header has {columns} columns but no data line has {columns} fields "
+            f"(they have {found}, from line {counts.first_misfit}): a column missing from, "
+            "or extra in, the header?"]  # fmt: skip

@@ -91,10 +91,23 @@ def load_suite(path: Path) -> Suite:
 
 
 def load_suites(folder: Path) -> dict[str, Suite]:
-    suites = {}
-    for path in sorted(folder.glob("*.yaml")):
+    """Every suite of the folder, by source. No folder or no suite is an error, never an
+    ingest that validates nothing (``ingest.expectations_dir``)."""
+    if not folder.is_dir():
+        raise ConfigError(f"expectations folder not found: {folder} (ingest.expectations_dir); "
+                          "ingest does not run without its data-quality suites")  # fmt: skip
+    paths = sorted(folder.glob("*.yaml"))
+    if not paths:
+        raise ConfigError(f"expectations folder {folder} holds no data-quality suite (*.yaml); "
+                          "ingest does not run without them")  # fmt: skip
+    suites: dict[str, Suite] = {}
+    files: dict[str, Path] = {}
+    for path in paths:
         suite = load_suite(path)
-        suites[suite.source] = suite
+        if suite.source in suites:
+            raise ConfigError(f"{path}: source '{suite.source}' already has a suite, "
+                              f"{files[suite.source].name}")  # fmt: skip
+        suites[suite.source], files[suite.source] = suite, path
     return suites
 
 
@@ -122,8 +135,8 @@ def breaks(rule: Rule, today: dt.date) -> Column:
     return col.isNotNull() & out
 
 
-def with_derived(frame: DataFrame, suite: Suite | None) -> DataFrame:
-    if suite is None or not suite.derive:
+def with_derived(frame: DataFrame, suite: Suite) -> DataFrame:
+    if not suite.derive:
         return frame
     return frame.select("*", *[F.expr(e).alias(name) for name, e in suite.derive.items()])
 

@@ -23,6 +23,7 @@ class FileLines:
     total_lines: int
     fingerprint: str  # content fingerprint: same file content, same fingerprint
     first_undecodable: int | None  # first line that is not valid UTF-8
+    undecodable_at: int | None = None  # where in that line (character, from 1)
 
 
 def read_lines(spark: SparkSession, path: str) -> FileLines:
@@ -37,7 +38,13 @@ def read_lines(spark: SparkSession, path: str) -> FileLines:
             F.min("id").alias("first_id"),
             F.count(F.lit(1)).alias("n"),
             F.sum(F.pmod(F.xxhash64("raw"), F.lit(2_147_483_647))).alias("hash"),
-            F.min(F.when(F.col("raw").contains(REPLACEMENT), F.col("id"))).alias("bad_id"),
+            # the first undecodable line of the range, and where in it
+            F.min(
+                F.when(
+                    F.col("raw").contains(REPLACEMENT),
+                    F.struct(F.col("id"), F.instr("raw", REPLACEMENT).alias("at")),
+                )
+            ).alias("bad"),
         )
         .orderBy("block")
         .collect()
@@ -55,9 +62,10 @@ def read_lines(spark: SparkSession, path: str) -> FileLines:
     first_block = blocks[0]
     header = text.where(F.col("id") == first_block["first_id"]).first()["raw"].lstrip("\ufeff")
     bad = [
-        b["bad_id"] - first_id + start + 1
+        (b["bad"]["id"] - first_id + start + 1, b["bad"]["at"])
         for b, (_, first_id, start) in zip(blocks, offsets, strict=True)
-        if b["bad_id"] is not None
+        if b["bad"] is not None
     ]
+    line, at = min(bad) if bad else (None, None)
     fingerprint = f"{before}:{sum(b['hash'] for b in blocks)}"
-    return FileLines(numbered, header, before, fingerprint, min(bad) if bad else None)
+    return FileLines(numbered, header, before, fingerprint, line, at)

@@ -3,8 +3,9 @@
 Each file's source is recognised from its name (or the delivery's manifest.json);
 unknown files are reported and skipped. Lines that cannot be used go to
 <lake>/ops/quarantine with the reason; data-quality rules (expectations/*.yaml)
-run before anything is committed; a fatal file problem or a failed `error` rule
-rejects the whole batch. Re-ingesting a batch from the same files does nothing.
+run before anything is committed; a fatal file problem, a source without a suite
+or a failed `error` rule rejects the whole batch. No suite at all ends the job
+before Spark starts. Re-ingesting a batch from the same files does nothing.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ import sys
 from pathlib import Path
 
 from common import delta_io
-from common.cli import job_parser, start
+from common.cli import job_parser, load_settings, start
+from common.config import ConfigError
 from common.lake import Lake
 from ingestion.pipeline import BatchRejected, BatchResult, ingest_batch
+from ingestion.quality import load_suites
 
 
 def _batch_id(value: str) -> str:
@@ -57,13 +60,21 @@ def summary(result: BatchResult) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    expectations = Path(load_settings(args).ingest.expectations_dir)
+    try:  # no data-quality suite, no ingest: said before Spark starts
+        load_suites(expectations)
+    except ConfigError as exc:
+        sys.exit(f"error: {exc}")
     settings, spark = start(args, "ingest")
     lake = Lake.from_settings(settings)
     try:
         result = ingest_batch(
-            spark, lake, Path(settings.ingest.expectations_dir), Path(settings.ingest.runs_dir),
+            spark, lake, expectations, Path(settings.ingest.runs_dir),
             args.raw, args.batch, force=args.force,
         )  # fmt: skip
+    except ConfigError as exc:  # a suite changed since the check above
+        spark.stop()
+        sys.exit(f"error: {exc}")
     except BatchRejected as exc:
         print(f"error: {exc}", file=sys.stderr)
         if exc.report:

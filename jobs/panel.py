@@ -14,7 +14,7 @@ import sys
 from common.cli import job_parser, month, start
 from common.lake import Lake
 from features.catalog import catalog
-from features.pipeline import MissingInput, run_panel
+from features.pipeline import CatalogChanged, MissingInput, run_panel
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     lake = Lake.from_settings(settings)
     try:
         run = run_panel(spark, lake, settings.panel, args.first, args.last)
-    except MissingInput as exc:
+    except (MissingInput, CatalogChanged) as exc:
         sys.exit(f"error: {exc}")
     print(f"panel written to {lake.panel} (Delta version {run.version})")
     print(

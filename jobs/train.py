@@ -36,10 +36,13 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as exc:
         sys.exit(f"error: {exc}")
     m, b = result.model, result.baseline
-    old_version, old_aucpr = result.champion_before
+    before = result.champion_before
     state = "champion" if result.promoted else "challenger"
     print(f"model {settings.mlflow.registered_model} version {result.model_version}: {state}")
-    print(f"  run {result.run_id}; baseline run {result.baseline_run_id}")
+    print(
+        f"  training run {result.parent_run_id}: XGBoost run {result.run_id}, "
+        f"baseline run {result.baseline_run_id}"
+    )
     print(f"{'':26} {'AUCPR':>7} {'ROC AUC':>8} {'Brier':>7} {'precision':>9} {'recall':>7}")
     for label, metrics in (("this run (XGBoost)", m), ("baseline (logistic reg.)", b)):
         print(
@@ -47,8 +50,12 @@ def main(argv: list[str] | None = None) -> None:
             f"{metrics['test_brier']:>7.4f} {metrics['test_precision_risque_fort']:>9.3f} "
             f"{metrics['test_recall_risque_fort']:>7.3f}"
         )
-    if old_version is not None:
-        print(f"{'champion before (v' + old_version + ')':26} {old_aucpr or float('nan'):>7.3f}")
+    if before is not None:
+        label = f"champion before (v{before.version})"
+        if before.test_aucpr is None:
+            print(f"{label:26}       -   (its variables are gone: not comparable, kept)")
+        else:
+            print(f"{label:26} {before.test_aucpr:>7.3f}   (on this run's test rows)")
     if result.oracle_aucpr is not None:
         ratio = m["model_oracle_ratio"]
         print(

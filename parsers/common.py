@@ -17,9 +17,9 @@ from pyspark.sql import functions as F
 
 from parsers.formats import RawFormat
 
-# Columns every parser passes through: the line's number and text, and whether its
-# fields could be split (set before the parser runs).
-LINE_COLUMNS = ("line_number", "raw", "_structure")
+# Columns every parser passes through: the line's number and text, whether its fields
+# could be split and into how many (set before the parser runs).
+LINE_COLUMNS = ("line_number", "raw", "_structure", "_field_count")
 
 
 @dataclass(frozen=True)

@@ -42,3 +42,15 @@ def corrected(before: Column, rules: list[CorrectionRule]) -> tuple[Column, Colu
         else F.array().cast("array<string>")
     )
     return current, names
+
+
+def flags(rules: list[CorrectionRule]) -> tuple[list[Column], list[CorrectionRule]]:
+    """Each rule's condition as a boolean column ``_rule<i>`` (null counts as false), and the
+    rules rewritten to read those columns: conditions on the panel's variables are evaluated
+    before scoring, so only the flags travel with the scores."""
+    columns = [
+        F.coalesce(F.expr(r.condition), F.lit(False)).alias(f"_rule{i}")
+        for i, r in enumerate(rules)
+    ]
+    rewritten = [r.model_copy(update={"condition": f"_rule{i}"}) for i, r in enumerate(rules)]
+    return columns, rewritten

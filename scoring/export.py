@@ -3,9 +3,11 @@
 A company is represented by its highest-scoring establishment of the period (its
 alert, explanations and corrections); ``etablissements`` counts the company's
 establishments scored. Explanations and corrections are given for alerted
-companies only. The file is built by Spark (one JSON object per line, in the
-executors) and its parts concatenated into a JSON array, streaming: the list
-never sits in the driver's memory.
+companies only. The executors turn each company into a JSON object; the driver
+receives them through Spark, one partition at a time and in the list's order
+(``toLocalIterator``), and writes the JSON array as they come: the list never
+sits whole in the driver's memory, and no file system shared between executors
+and driver is needed (on a cluster, executors cannot write to the driver's disk).
 
 This list names companies (siren, siret): it is the one output meant to leave the
 lake with identifiers, for the agents who contact the firms.
@@ -13,7 +15,6 @@ lake with identifiers, for the agents who contact the firms.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from pyspark.sql import DataFrame, Window
@@ -48,18 +49,19 @@ def company_list(scores: DataFrame) -> DataFrame:
 
 
 def write_json_array(frame: DataFrame, out: Path, order: list) -> int:
-    """``frame`` as a JSON array in one file, highest probability first; returns the count."""
-    staging = out.parent / f".{out.name}.parts"
-    shutil.rmtree(staging, ignore_errors=True)
-    frame.orderBy(*order).select(F.to_json(F.struct("*")).alias("value")).write.text(str(staging))
+    """``frame`` as a JSON array in one file, highest probability first; returns the count.
+
+    Written beside ``out`` then renamed: a reader never sees half a list.
+    """
+    objects = frame.orderBy(*order).select(F.to_json(F.struct("*")).alias("value"))
+    partial = out.with_name(f".{out.name}.partial")
     count = 0
-    with open(out, "w", encoding="utf-8") as target:
+    with open(partial, "w", encoding="utf-8") as target:
         target.write("[")
-        for part in sorted(staging.glob("part-*")):
-            with open(part, encoding="utf-8") as lines:
-                for line in lines:
-                    target.write(("\n" if count == 0 else ",\n") + line.rstrip("\n"))
-                    count += 1
+        # one partition at a time, in the sort's order (partitions come in range order)
+        for row in objects.toLocalIterator(prefetchPartitions=False):
+            target.write(("\n" if count == 0 else ",\n") + row.value)
+            count += 1
         target.write("\n]\n")
-    shutil.rmtree(staging, ignore_errors=True)
+    partial.replace(out)
     return count

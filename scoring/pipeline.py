@@ -142,8 +142,8 @@ def score_period(
     model = load_model(settings, alias)
     if not delta_io.exists(spark, lake.panel):
         raise ScoringError(f"no panel in {lake.root}: build it first (jobs/panel.py)")
-    panel = delta_io.read(spark, lake.panel)
     panel_version = delta_io.latest_version(spark, lake.panel)
+    panel = delta_io.read(spark, lake.panel, version=panel_version)  # the version recorded
     rows = panel.where(F.col("periode") == F.lit(day).cast("date"))
     if rows.limit(1).count() == 0:
         span = panel.agg(F.min("periode"), F.max("periode")).first()
@@ -158,13 +158,9 @@ def score_period(
         )
 
     began = time.monotonic()
-    rules = cfg.corrections
-    flags = [
-        F.coalesce(F.expr(r.condition), F.lit(False)).alias(f"_rule{i}")
-        for i, r in enumerate(rules)
-    ]
-    rows = rows.select("*", *flags)
-    keep = [*DESCRIPTIVE, *[f"_rule{i}" for i in range(len(rules))]]
+    flag_columns, rules_as_columns = alerts.flags(cfg.corrections)
+    rows = rows.select("*", *flag_columns)
+    keep = [*DESCRIPTIVE, *[r.condition for r in rules_as_columns]]
     explainer = partial(
         explanations, features=model.features, groups=model.groups, top=cfg.top_variables
     )
@@ -172,9 +168,6 @@ def score_period(
 
     fort, modere = model.thresholds["risque_fort"], model.thresholds["risque_modere"]
     before = alerts.level(F.col("score"), fort, modere)
-    rules_as_columns = [
-        r.model_copy(update={"condition": f"_rule{i}"}) for i, r in enumerate(rules)
-    ]
     after, applied = alerts.corrected(before, rules_as_columns)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
     result = scored.select(

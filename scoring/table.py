@@ -95,10 +95,11 @@ def ensure(spark: SparkSession, path: str) -> DeltaTable:
 
 def merge_period(
     spark: SparkSession, path: str, scores: DataFrame, period: str, attempts: int = 5
-) -> None:
-    """MERGE one period. A MERGE with ``whenNotMatchedBySource`` reads the whole target, so
-    Delta reports a conflict when another period's MERGE commits meanwhile (optimistic
-    concurrency); the MERGE is idempotent, so it is simply retried on the new version."""
+) -> int:
+    """MERGE one period; returns the attempts it took. A MERGE with
+    ``whenNotMatchedBySource`` reads the whole target, so Delta reports a conflict when
+    another period's MERGE commits meanwhile (optimistic concurrency); the MERGE is
+    idempotent, so it is simply retried on the new version, with a warning in the log."""
     table = ensure(spark, path)
     in_period = f"t.periode = DATE'{period}'"
     changed = " OR ".join(f"NOT ({_same(f)})" for f in TRACKED)
@@ -115,7 +116,7 @@ def merge_period(
                 .whenNotMatchedBySourceDelete(condition=in_period)
                 .execute()
             )
-            return
+            return attempt
         except Exception as exc:  # ConcurrentAppendException, ConcurrentDeleteReadException, ...
             if not delta_io.commit_conflict(exc) or attempt == attempts:
                 raise

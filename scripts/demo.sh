@@ -40,17 +40,17 @@ if [ -n "${DEMO_FAILURE_RATE:-}" ]; then failure=(--failure-rate "$DEMO_FAILURE_
 
 step() { printf '\n=== %s ===\n' "$*"; }
 step "generate $N establishments x $MONTHS months"
-./spark-submit.sh jobs/generate.py --conf "$CONF" --establishments "$N" --months "$MONTHS" --start "$START" \
+./spark-submit.sh jobs/generate.py --config "$CONF" --establishments "$N" --months "$MONTHS" --start "$START" \
   --seed 1 --bad-line-rate 0.002 "${failure[@]}" --out "$DEMO/raw" --truth "$DEMO/truth"
 step "ingest"
-./spark-submit.sh jobs/ingest.py --conf "$CONF" --raw "$DEMO/raw" --batch "$LAST"
+./spark-submit.sh jobs/ingest.py --config "$CONF" --raw "$DEMO/raw" --batch "$LAST"
 step "panel"
-./spark-submit.sh jobs/panel.py --conf "$CONF"
+./spark-submit.sh jobs/panel.py --config "$CONF"
 step "train"
-./spark-submit.sh jobs/train.py --conf "$CONF" --truth "$DEMO/truth" --promote
+./spark-submit.sh jobs/train.py --config "$CONF" --truth "$DEMO/truth" --promote
 step "score $LAST"
-./spark-submit.sh jobs/score.py --conf "$CONF" --period "$LAST"
+./spark-submit.sh jobs/score.py --config "$CONF" --period "$LAST"
 step "export"
-./spark-submit.sh jobs/export_list.py --conf "$CONF" --period "$LAST" --out "$DEMO/list_$LAST.json"
-./spark-submit.sh scripts/demo_summary.py --conf "$CONF" --list "$DEMO/list_$LAST.json" --period "$LAST"
+./spark-submit.sh jobs/export_list.py --config "$CONF" --period "$LAST" --out "$DEMO/list_$LAST.json"
+./spark-submit.sh scripts/demo_summary.py --config "$CONF" --list "$DEMO/list_$LAST.json" --period "$LAST"
 echo "demo finished in $(( $(date +%s) - began )) s; outputs under $DEMO"

@@ -1,13 +1,13 @@
 """What `make demo` prints at the end: a short human summary of the run.
 
-    ./spark-submit.sh scripts/demo_summary.py --conf CONF --list FILE --period YYYY-MM
+    ./spark-submit.sh scripts/demo_summary.py --config CONF --list FILE --period YYYY-MM
 
 Counts, metrics and the top of the list with pseudonymised identifiers only.
 """
 
 from __future__ import annotations
 
-import hashlib
+import sys
 from pathlib import Path
 
 import mlflow
@@ -16,13 +16,10 @@ from pyspark.sql import functions as F
 from common import delta_io
 from common.cli import job_parser, start
 from common.lake import Lake
+from common.secrecy import KEY_ENV, KEY_FILE_ENV, SecrecyError, pseudonymiser
 from common.tracking import use_tracking
 from features.catalog import catalog
 from scoring.export import company_list
-
-
-def pseudonym(siren: str) -> str:
-    return "E-" + hashlib.sha256(f"early-warning:{siren}".encode()).hexdigest()[:8]
 
 
 def main() -> None:
@@ -30,6 +27,10 @@ def main() -> None:
     parser.add_argument("--list", required=True, type=Path)
     parser.add_argument("--period", required=True)
     args = parser.parse_args()
+    try:
+        pseudonym = pseudonymiser()
+    except SecrecyError as exc:
+        sys.exit(f"error: {exc}")
     settings, spark = start(args, "demo-summary")
     lake = Lake.from_settings(settings)
     runs = (
@@ -48,10 +49,14 @@ def main() -> None:
         .first()
     )
     experiment = use_tracking(settings.mlflow)
-    latest = mlflow.search_runs(
-        [experiment], order_by=["attributes.start_time DESC"], max_results=2
-    )
-    metrics = {row["tags.model_type"]: row for _, row in latest.iterrows()}
+    metrics = {}
+    for kind in ("xgboost", "baseline_logistic_regression"):  # the latest run of each kind
+        latest = mlflow.search_runs(
+            [experiment], f"tags.model_type = '{kind}'", order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )  # fmt: skip
+        if len(latest):
+            metrics[kind] = latest.iloc[0]
     scores = delta_io.read(spark, lake.scores).where(
         F.col("periode") == F.lit(f"{args.period}-01").cast("date")
     )
@@ -77,13 +82,28 @@ def main() -> None:
         line = f"model     test AUCPR {xgb['metrics.test_aucpr']:.3f} (baseline {base['metrics.test_aucpr']:.3f}"
         line += f", oracle {oracle:.3f})" if oracle == oracle and oracle is not None else ")"
         print(line + f"; positive rate {xgb['metrics.test_positive_rate']:.3f}")
+        if xgb["metrics.test_aucpr"] > base["metrics.test_aucpr"]:
+            print("          XGBoost beats the reference baseline on the test months")
+        else:
+            print(
+                "          XGBoost does not beat the reference baseline on this world's test months "
+                f"({int(xgb['metrics.test_rows'] * xgb['metrics.test_positive_rate'])} positive "
+                "rows): too few failing companies to learn from; the 20k x 72 backtest "
+                "(README, 'How good are the lists?') measures it"
+            )
     print(
         f"alerts    {args.period}: "
         + ", ".join(
             f"{k} {alerts.get(k, 0):,}" for k in ("risque_fort", "risque_modere", "pas_d_alerte")
         )
     )
-    print("top of the list (identifiers pseudonymised):")
+    if pseudonym.stable:
+        print("top of the list (identifiers pseudonymised with the configured key):")
+    else:
+        print(
+            "top of the list (identifiers pseudonymised with a random key of this run: they "
+            f"change from run to run; set {KEY_ENV} or {KEY_FILE_ENV} for stable ones):"
+        )
     for company in companies:
         groups = company.get("explication_macro") or {}
         main_group = max(groups, key=groups.get) if groups else "-"
@@ -91,9 +111,7 @@ def main() -> None:
             f"  {pseudonym(company['siren'])}  NAF {company['code_naf']}  region {company['region']}  "
             f"p={company['probabilite']:.3f}  {company['alerte']}  main driver: {main_group}"
         )
-    print(
-        f"list      {args.list} ({count:,} companies; names companies: for the agents only)"
-    )
+    print(f"list      {args.list} ({count:,} companies; names companies: for the agents only)")
     print(f"lake      {lake.root}")
     uri = settings.mlflow.tracking_uri
     print(

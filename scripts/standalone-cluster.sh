@@ -15,7 +15,7 @@ Usage: scripts/standalone-cluster.sh start|stop|status|kill-worker N
   kill-worker N  kill -9 worker N's JVM (a fault test: the worker is lost, not stopped)
 
 Then run any job on it:
-  SPARK_MASTER=spark://127.0.0.1:7077 ./spark-submit.sh jobs/<job>.py --conf conf/standalone.yaml
+  SPARK_MASTER=spark://127.0.0.1:7077 ./spark-submit.sh jobs/<job>.py --config conf/standalone.yaml
 
 Environment (defaults in brackets):
   CLUSTER_DIR       pids, logs and work dirs [work/cluster]  (ignored by git)
@@ -24,6 +24,10 @@ Environment (defaults in brackets):
   WORKER_MEMORY     memory offered by each worker [6g]
   MASTER_PORT       master port [7077]; MASTER_WEBUI_PORT [8080]; workers' web UIs from
                     WORKER_WEBUI_PORT [8081] upwards
+  WORKER_HIDDEN_DIRS  folders (separated by ':') each worker sees as an empty folder of its
+                    own (a private mount namespace and a tmpfs: needs root and `unshare`):
+                    like the nodes of a real cluster, the workers then do not see the
+                    driver's local files there [none]
 USAGE
 }
 
@@ -60,11 +64,28 @@ running() {  # the recorded pid is alive and is a Spark JVM of ours
   kill -0 "$pid" 2>/dev/null && grep -q "org.apache.spark.deploy" "/proc/$pid/cmdline" 2>/dev/null
 }
 
+# A worker's command prefix with WORKER_HIDDEN_DIRS: a mount namespace of its own, where an
+# empty tmpfs covers each folder, then the JVM (exec all along: the pid stays the JVM's).
+hidden=()
+if [ -n "${WORKER_HIDDEN_DIRS:-}" ]; then
+  if [ "$(id -u)" -ne 0 ] || ! unshare --mount true 2>/dev/null; then
+    echo "error: WORKER_HIDDEN_DIRS needs root and a working \`unshare --mount\`" >&2
+    exit 1
+  fi
+  # shellcheck disable=SC2016  # expanded by the inner bash
+  hidden=(unshare --mount --propagation private -- bash -c '
+    IFS=: read -ra dirs <<<"$WORKER_HIDDEN_DIRS"
+    for d in "${dirs[@]}"; do mount -t tmpfs -o size=256m early-warning-hidden "$d" || exit 1; done
+    exec "$@"' worker)
+  export WORKER_HIDDEN_DIRS
+fi
+
 launch() {  # name, class, args...: a JVM in the background, its pid recorded
-  local name=$1 class=$2
+  local name=$1 class=$2 prefix=()
   shift 2
   if running "$name"; then echo "$name already running (pid $(cat "$(pid_file "$name")"))"; return; fi
-  nohup "$SPARK_HOME/bin/spark-class" "$class" "$@" >"$SPARK_LOG_DIR/$name.log" 2>&1 </dev/null &
+  if [[ "$name" == worker-* ]]; then prefix=("${hidden[@]}"); fi
+  nohup "${prefix[@]}" "$SPARK_HOME/bin/spark-class" "$class" "$@" >"$SPARK_LOG_DIR/$name.log" 2>&1 </dev/null &
   echo $! >"$(pid_file "$name")"
   echo "$name started (pid $!), log $SPARK_LOG_DIR/$name.log"
 }

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from pyspark.sql import functions as F
 
+from common.months import index as month_index
 from features import builders as B
 from features import silver as S
 from features.compute import PanelSettings, population
@@ -103,8 +104,7 @@ def test_debt_follows_the_gap_history_rule(spark) -> None:
         ("C", "S", *p, "1", 3, dt.date(2018, 4, 1), 0.0, 0.0),  # same month: takes over at once
         ("C", "S", *p, "2", 1, dt.date(2018, 2, 1), 10.0, 20.0),  # never repaid
     ], DEBIT)  # fmt: skip
-    january = S.month_index(F.lit("2018-01-01").cast("date"))
-    last = spark.range(1).select(january + 4).first()[0]  # May 2018
+    last = month_index("2018-05")
     got = S.debt(states, last).orderBy("month_index")
     rows = [(r.month_index - last + 4, r.dette_part_ouvriere, r.dette_part_patronale, r.nb_ecarts_ouverts)
             for r in got.collect()]  # fmt: skip

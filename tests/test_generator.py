@@ -219,7 +219,7 @@ def test_same_seed_gives_identical_files_whatever_the_cores(delivery, tmp_path: 
     other = tmp_path / "raw"
     result = subprocess.run(
         [str(PROJECT_ROOT / "spark-submit.sh"), "--master", "local[1]", "jobs/generate.py",
-         "--conf", "conf/test.yaml", "--establishments", str(REQUEST.establishments),
+         "--config", "conf/test.yaml", "--establishments", str(REQUEST.establishments),
          "--months", str(REQUEST.months), "--start", REQUEST.start, "--seed", str(REQUEST.seed),
          "--bad-line-rate", str(REQUEST.bad_line_rate),
          "--failure-rate", str(REQUEST.yearly_failure_rate), "--out", str(other)],

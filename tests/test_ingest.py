@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from golden import FIXTURES, GOLDEN, assert_same_records, expected
 from pyspark.sql import functions as F
+from pyspark.testing import assertDataFrameEqual
 
 from common import delta_io
-from common.config import PROJECT_ROOT
+from common.config import PROJECT_ROOT, ConfigError
 from common.lake import Lake
 from generator.delivery import Request, write_delivery
 from generator.scenario import make_scenario
 from ingestion.current import current_records
 from ingestion.pipeline import BatchRejected, ingest_batch
+from ingestion.quality import load_suites
 
 EXPECTATIONS = PROJECT_ROOT / "expectations"
 TODAY = dt.date(2026, 11, 26)
@@ -141,7 +146,14 @@ FATAL = {
     "separator": (COTISATION_HEADER.replace(";", ",").encode(), "wrong separator: expected ';' but the header looks separated by ','"),
     "renamed": (COTISATION_HEADER.replace("cotis_due", "cotis_du").encode(), "missing required column 'cotis_due' (found 'cotis_du': renamed?)"),
     "undecodable": ((COTISATION_HEADER + "117;75;10000000000001;1;201811;1;5;5\n").encode()
-                    + "117;75;10000000000002;2;201811;1;5;5;Société\n".encode("cp1252"), "line 3 is not valid UTF-8"),
+                    + "117;75;10000000000002;2;201811;1;5;5;Société\n".encode("cp1252"), "line 3, character 42: not valid UTF-8"),
+    "latin-1 header": (COTISATION_HEADER.replace("Dep", "Département").encode("latin-1"), "line 1, character 17: not valid UTF-8"),
+    "blank header": (("\n" + COTISATION_HEADER + "117;75;10000000000001;1;201811;1;5;5\n").encode(), "line 1, the header, is blank"),
+    "missing column": ((COTISATION_HEADER.replace("Compte;", "") + "117;75;10000000000001;201811;1;5;5\n").encode(), "missing required column 'Compte'"),
+    "extra header column": ((COTISATION_HEADER.replace("\n", ";nouvelle\n") + cotisation_lines(3)).encode(),
+                            "the header has 9 columns but no data line has 9 fields (they have 8, from line 2)"),
+    "column missing from the header": ((COTISATION_HEADER.replace(";mer", "") + cotisation_lines(3)).encode(),
+                                       "the header has 7 columns but no data line has 7 fields (they have 8, from line 2)"),
 }  # fmt: skip
 
 
@@ -172,6 +184,9 @@ def test_an_unusable_file_rejects_the_batch_and_leaves_the_lake(
     assert f"sigfaible_cotisation.csv: {problem}" in str(rejected.value)
     assert "nothing committed" in str(rejected.value)
     assert table_state(spark, lake) == before
+    files = {f["source_file"]: f for f in json.loads(rejected.value.report.read_text())["files"]}
+    assert files["sigfaible_cotisation.csv"]["status"] == "refused"
+    assert problem in files["sigfaible_cotisation.csv"]["message"]
 
 
 def test_a_failed_error_rule_rejects_the_batch(spark, settings, tmp_path: Path) -> None:
@@ -184,6 +199,144 @@ def test_a_failed_error_rule_rejects_the_batch(spark, settings, tmp_path: Path) 
         run(spark, lake, raw, "2024-01", tmp_path)
     assert not (Path(lake.root) / "bronze").exists()
     assert not (Path(lake.root) / "ops").exists()
+
+
+# --- edge cases of a delivery that ingest ------------------------------------------------------
+
+
+def cotisation_line(i: int, end: str = "\n", mer: bool = True) -> str:
+    values = ["117", "75", f"{10000000000000 + i:014d}", f"{100 + i}", "201811", "1", "0", str(i)]
+    return ";".join(values if mer else values[:5] + values[6:]) + end
+
+
+@pytest.mark.slow
+def test_edge_cases_of_a_delivery_are_ingested_and_counted(spark, settings, tmp_path) -> None:
+    header = COTISATION_HEADER.rstrip("\n")
+    raw = delivery(tmp_path / "raw", {
+        # a byte-order mark, CRLF and LF line ends mixed, a blank line
+        "sigfaible_cotisation.csv": "\ufeff" + header + "\r\n" + cotisation_line(1, end="\r\n")
+                                    + cotisation_line(2) + "\r\n" + cotisation_line(3, end="\r\n"),
+        "sigfaible_cotisation_202401.csv": COTISATION_HEADER,  # a header, no line
+        # a new column: the lines that have it are read, the one without it is quarantined
+        "sigfaible_cotisation_202402.csv": header + ";nouvelle\n" + cotisation_line(4, end=";a\n")
+                                           + cotisation_line(5) + cotisation_line(6, end=";b\n"),
+        # an optional column (mer) absent from the header and the lines
+        "sigfaible_cotisation_202403.csv": COTISATION_HEADER.replace(";mer", "")
+                                           + cotisation_line(7, mer=False),
+        "rapport.pdf": b"%PDF-1.4\n\xff\xfe\x00binary\n",  # no parser claims it
+    })  # fmt: skip
+    lake = lake_for(tmp_path, settings)
+    run(spark, lake, raw, "2024-01", tmp_path)
+
+    runs = delta_io.read(spark, lake.ingest_runs).select(
+        "source_file", "status", "lines_read", "blank_lines", "lines_accepted",
+        "lines_quarantined", "lines_skipped", "records_written",
+    )  # fmt: skip
+    counts = ("source_file string, status string, lines_read long, blank_lines long, "
+              "lines_accepted long, lines_quarantined long, lines_skipped long, "
+              "records_written long")  # fmt: skip
+    assertDataFrameEqual(runs, spark.createDataFrame([
+        ("rapport.pdf", "unknown_file", 0, 0, 0, 0, 0, 0),
+        ("sigfaible_cotisation.csv", "ingested", 3, 1, 3, 0, 0, 3),
+        ("sigfaible_cotisation_202401.csv", "ingested", 0, 0, 0, 0, 0, 0),
+        ("sigfaible_cotisation_202402.csv", "ingested", 3, 0, 2, 1, 0, 2),
+        ("sigfaible_cotisation_202403.csv", "ingested", 1, 0, 1, 0, 0, 1),
+    ], counts))  # fmt: skip
+    unknown = delta_io.read(spark, lake.ingest_runs).where("source_file = 'rapport.pdf'").first()
+    assert unknown.message.startswith("no parser claims it")
+    assert unknown.bytes == (raw / "rapport.pdf").stat().st_size
+
+    bronze = delta_io.read(spark, lake.bronze("cotisation")).select(
+        "source_file", "line_number", "numero_compte", "mer", "du"
+    )
+    assertDataFrameEqual(bronze, spark.createDataFrame([
+        ("sigfaible_cotisation.csv", 2, "101", "1", 1.0),
+        ("sigfaible_cotisation.csv", 3, "102", "1", 2.0),
+        ("sigfaible_cotisation.csv", 5, "103", "1", 3.0),  # no carriage return left in cotis_due
+        ("sigfaible_cotisation_202402.csv", 2, "104", "1", 4.0),
+        ("sigfaible_cotisation_202402.csv", 4, "106", "1", 6.0),
+        ("sigfaible_cotisation_202403.csv", 2, "107", None, 7.0),
+    ], "source_file string, line_number long, numero_compte string, mer string, du double"))  # fmt: skip
+    quarantine = delta_io.read(spark, lake.quarantine)
+    assert [(r.source_file, r.line_number, r.disposition, r.reason) for r in quarantine.collect()] == [
+        ("sigfaible_cotisation_202402.csv", 3, "rejected", "expected 9 fields, found 8")
+    ]  # fmt: skip
+
+
+# --- data-quality suites cannot be skipped ---------------------------------------------------
+
+
+@pytest.mark.parametrize("state", ["missing", "empty"])
+def test_without_suites_nothing_is_ingested(spark, settings, tmp_path: Path, state) -> None:
+    folder = tmp_path / "expectations"
+    if state == "empty":
+        folder.mkdir()
+        (folder / "README.md").write_text("the suites moved")  # not a suite
+    raw = delivery(tmp_path / "raw", {"sigfaible_cotisation.csv": COTISATION_HEADER
+                                      + cotisation_lines(3)})  # fmt: skip
+    lake = lake_for(tmp_path, settings)
+    message = {"missing": f"expectations folder not found: {folder} (ingest.expectations_dir)",
+               "empty": f"expectations folder {folder} holds no data-quality suite (*.yaml)"}  # fmt: skip
+    with pytest.raises(ConfigError, match=re.escape(message[state])):
+        ingest_batch(spark, lake, folder, tmp_path / "runs", str(raw), "2024-01", today=TODAY)
+    assert not Path(lake.root).exists()
+
+
+def test_two_suites_for_one_source_are_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "expectations"
+    folder.mkdir()
+    for name in ("cotisation.yaml", "cotisation_v2.yaml", "debit.yaml"):
+        shutil.copy(EXPECTATIONS / ("debit.yaml" if name == "debit.yaml" else "cotisation.yaml"),
+                    folder / name)  # fmt: skip
+    with pytest.raises(ConfigError) as refused:
+        load_suites(folder)
+    assert str(refused.value) == (
+        f"{folder / 'cotisation_v2.yaml'}: source 'cotisation' already has a suite, cotisation.yaml"
+    )
+
+
+def test_a_source_without_a_suite_rejects_the_batch(spark, settings, tmp_path: Path) -> None:
+    folder = tmp_path / "expectations"
+    shutil.copytree(EXPECTATIONS, folder, ignore=shutil.ignore_patterns("cotisation.yaml"))
+    raw = delivery(tmp_path / "raw", {
+        "sigfaible_cotisation.csv": COTISATION_HEADER + cotisation_lines(3),
+        "sigfaible_cotisation_202402.csv": COTISATION_HEADER + cotisation_lines(2),
+        "sigfaible_pcoll.csv": (FIXTURES / "procolTestData.csv").read_text(),
+    })  # fmt: skip
+    lake = lake_for(tmp_path, settings)
+    with pytest.raises(BatchRejected) as rejected:
+        ingest_batch(spark, lake, folder, tmp_path / "runs", str(raw), "2024-01", today=TODAY)
+    problem = (f"cotisation: no data-quality suite in {folder} (expected cotisation.yaml, with "
+               "'source: cotisation'); files: sigfaible_cotisation.csv, "
+               "sigfaible_cotisation_202402.csv")  # fmt: skip
+    assert rejected.value.problems == [problem]
+    assert not Path(lake.root).exists()
+    files = {f["source_file"]: f for f in json.loads(rejected.value.report.read_text())["files"]}
+    assert [(name, f["status"]) for name, f in sorted(files.items()) if f["status"] == "refused"] == [
+        ("sigfaible_cotisation.csv", "refused"), ("sigfaible_cotisation_202402.csv", "refused")
+    ]  # fmt: skip
+    assert files["sigfaible_cotisation.csv"]["message"] == problem
+
+
+def test_the_job_stops_before_spark_without_suites(tmp_path: Path) -> None:
+    folder = tmp_path / "no-expectations"
+    conf = tmp_path / "conf.yaml"
+    conf.write_text(f"extends: {PROJECT_ROOT / 'conf' / 'test.yaml'}\n"
+                    f"ingest:\n  expectations_dir: {folder}\n")  # fmt: skip
+    raw = delivery(tmp_path / "raw", {"sigfaible_cotisation.csv": COTISATION_HEADER})
+    result = subprocess.run(
+        [sys.executable, "jobs/ingest.py", "--config", str(conf), "--raw", str(raw),
+         "--batch", "2024-01", "--lake", str(tmp_path / "lake")],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: expectations folder not found: {folder} (ingest.expectations_dir); "
+        "ingest does not run without its data-quality suites"
+    )
+    assert "Traceback" not in result.stderr and "SparkContext" not in result.stderr
+    assert not (tmp_path / "lake").exists()
 
 
 # --- batches ---------------------------------------------------------------------------------
@@ -296,7 +449,7 @@ def test_a_generated_batch_reconciles_with_the_manifest(spark, settings, tmp_pat
 def test_the_job_reports_a_rejected_batch(tmp_path: Path) -> None:
     raw = delivery(tmp_path / "raw", {"sigfaible_cotisation.csv": b""})
     result = subprocess.run(
-        [str(PROJECT_ROOT / "spark-submit.sh"), "jobs/ingest.py", "--conf", "conf/test.yaml",
+        [str(PROJECT_ROOT / "spark-submit.sh"), "jobs/ingest.py", "--config", "conf/test.yaml",
          "--raw", str(raw), "--batch", "2024-01", "--lake", str(tmp_path / "lake")],
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip

@@ -7,14 +7,17 @@ import datetime as dt
 import numpy as np
 import pytest
 from pyspark.sql import functions as F
+from pyspark.sql.types import DoubleType, StringType, StructField, StructType
+from pyspark.testing import assertDataFrameEqual
 
 from common import delta_io
+from common.lake import Lake
 from features import silver as S
-from features.catalog import catalog, model_features, reference_set, version
+from features.catalog import by_name, catalog, model_features, reference_set, version
 from features.document import TARGET, render
 from features.health import variable_health
-from features.panel import build_panel
-from features.pipeline import panel_settings, read_bronze, run_panel
+from features.panel import build_panel, gold_schema
+from features.pipeline import CatalogChanged, panel_settings, read_bronze, run_panel
 
 pytestmark = pytest.mark.slow
 
@@ -185,3 +188,63 @@ def test_a_month_range_is_replaced_and_the_rest_untouched(spark, world, tmp_path
         sorted(map(str, kept.select("siret", "periode", "dette_totale", "effectif").collect()))
         == expected_outside
     )
+
+
+def test_variables_carry_their_description_as_column_comment(spark, world) -> None:
+    described = spark.sql(f"DESCRIBE delta.`{world.lake.panel}`").collect()
+    comments = {row["col_name"]: row["comment"] for row in described}
+    variables = by_name()
+    assert comments["dette_totale"] == variables["dette_totale"].description
+    assert comments["cotisation_moy12"] == variables["cotisation_moy12"].description
+    assert [n for n in variables if comments.get(n) != variables[n].description] == []
+    assert comments["siret"] is None and comments["cible"] is None
+    # the table is exactly the declared gold schema
+    table = delta_io.read(spark, world.lake.panel).schema
+    assert delta_io.schema_changes(gold_schema(), table) == []
+    assert [f.name for f in table.fields] == [f.name for f in gold_schema().fields]
+
+
+def stale_panel(spark, path: str) -> None:
+    """An empty panel written by an older catalog: one variable it did not have, one it had."""
+    fields = [f for f in gold_schema().fields if f.name != "dette_totale"]
+    old = StructType([*fields, StructField("variable_retiree", DoubleType())])
+    delta_io.write(spark.createDataFrame([], old), path, partition_by=["periode"])
+
+
+def test_a_range_rebuild_refuses_a_changed_catalog(spark, settings, tmp_path) -> None:
+    lake = Lake(str(tmp_path / "lake"), settings.tables)
+    stale_panel(spark, lake.panel)
+    message = (
+        r"1 new column\(s\): dette_totale; 1 column\(s\) no longer produced: variable_retiree\)"
+        r".*rebuild the whole panel \(jobs/panel.py without --from/--to\)"
+    )
+    with pytest.raises(CatalogChanged, match=message):
+        run_panel(spark, lake, settings.panel, "2019-01", "2019-03")
+    assert delta_io.latest_version(spark, lake.panel) == 0
+
+
+def test_schema_changes_name_retyped_columns() -> None:
+    old = StructType([StructField("a", DoubleType()), StructField("b", StringType())])
+    new = StructType([StructField("a", DoubleType(), metadata={"comment": "x"}),
+                      StructField("b", DoubleType())])  # fmt: skip
+    assert delta_io.schema_changes(old, old) == []
+    assert delta_io.schema_changes(new, old) == [
+        "1 column(s) of another type: b (string -> double)"
+    ]
+
+
+def test_a_full_rebuild_replaces_a_changed_schema(spark, world, tmp_path) -> None:
+    import shutil
+
+    shutil.copytree(f"{world.lake.root}/bronze", tmp_path / "lake" / "bronze")
+    lake = Lake(str(tmp_path / "lake"), world.lake.tables)
+    stale_panel(spark, lake.panel)
+    run = run_panel(spark, lake, world.settings.panel)
+    assert run.rows == world.panel_run.rows and run.version == 1
+    table = delta_io.read(spark, lake.panel)
+    assert delta_io.schema_changes(gold_schema(), table.schema) == []
+    assert table.schema["dette_totale"].metadata == {
+        "comment": by_name()["dette_totale"].description
+    }
+    expected = delta_io.read(spark, world.lake.panel).select("siret", "periode", "dette_totale")
+    assertDataFrameEqual(table.select("siret", "periode", "dette_totale"), expected)

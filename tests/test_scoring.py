@@ -4,17 +4,21 @@ the real pipeline with the model trained on the test world."""
 from __future__ import annotations
 
 import json
+import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
 from common import delta_io
 from common.config import CorrectionRule
 from common.lake import Lake
-from scoring import alerts, export
+from scoring import alerts, export, table
 from scoring.pipeline import ScoringError, explanations, score_period
 
 # --- explanations ---------------------------------------------------------------------------
@@ -178,6 +182,99 @@ def test_company_list_one_entry_per_company(spark, scored, tmp_path) -> None:
     for e in entries:
         alerted = e["alerte"] != "pas_d_alerte"
         assert (e.get("explication_macro") is not None) == alerted
+
+
+def test_json_array_streams_in_order_to_the_driver(spark, tmp_path) -> None:
+    # four partitions, rows out of order, a tie on the probability, a null (left out by to_json)
+    rows = [("000000003", 0.5, "b"), ("000000001", 0.9, None), ("000000004", 0.1, "d"),
+            ("000000002", 0.5, "c"), ("000000005", 0.7, "e")]  # fmt: skip
+    frame = spark.createDataFrame(rows, "siren string, probabilite double, alerte string")
+    out = tmp_path / "list.json"
+    count = export.write_json_array(
+        frame.repartition(4), out, [F.col("probabilite").desc(), F.col("siren")]
+    )
+    assert count == 5
+    assert out.read_text(encoding="utf-8") == (
+        '[\n{"siren":"000000001","probabilite":0.9},\n'
+        '{"siren":"000000005","probabilite":0.7,"alerte":"e"},\n'
+        '{"siren":"000000002","probabilite":0.5,"alerte":"c"},\n'
+        '{"siren":"000000003","probabilite":0.5,"alerte":"b"},\n'
+        '{"siren":"000000004","probabilite":0.1,"alerte":"d"}\n]\n'
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["list.json"]  # no parts, no staging
+    empty = tmp_path / "empty.json"
+    assert export.write_json_array(frame.limit(0), empty, [F.col("probabilite").desc()]) == 0
+    assert json.loads(empty.read_text()) == []
+
+
+# --- concurrent writers of the score table -------------------------------------------------
+
+
+def _score_rows(spark, period: str, sirets: list[str], score: float):
+    day = __import__("datetime").date.fromisoformat(period)
+    values = {"siret": None, "siren": None, "periode": day, "score": score, "alert": "pas_d_alerte"}
+    rows = [
+        tuple({**values, "siret": s, "siren": s[:9]}.get(f.name) for f in table.SCHEMA.fields)
+        for s in sirets
+    ]
+    return spark.createDataFrame(rows, table.SCHEMA)
+
+
+def _held_at_first_row(frame, folder: Path):
+    """``frame`` whose evaluation, the first time only, says "started" and waits for "go":
+    the MERGE reading it has opened its transaction, and the test commits meanwhile."""
+    started, go = str(folder / "started"), str(folder / "go")
+
+    def identity(value):  # no type hints: they would make Spark guess a pandas UDF
+        import os
+        import time
+
+        try:
+            os.close(os.open(started, os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            return value
+        deadline = time.monotonic() + 120
+        while not os.path.exists(go) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return value
+
+    return frame.withColumn("siret", F.udf(identity, "string")("siret"))
+
+
+@pytest.mark.slow
+def test_period_merge_retries_after_a_concurrent_commit(spark, tmp_path, caplog) -> None:
+    path = str(tmp_path / "scores")
+    table.merge_period(spark, path, _score_rows(spark, "2021-05-01", ["00000000100011"], 0.1),
+                       "2021-05-01")  # fmt: skip
+    source = _held_at_first_row(
+        _score_rows(spark, "2021-05-01", ["00000000100011", "00000000200012"], 0.2), tmp_path
+    )
+    other = _score_rows(spark, "2021-04-01", ["00000000300013"], 0.3)
+    caplog.set_level(logging.WARNING, logger="scoring.table")
+    with ThreadPoolExecutor(1) as pool:
+        held = pool.submit(table.merge_period, spark, path, source, "2021-05-01")
+        deadline = time.monotonic() + 120
+        while not (tmp_path / "started").exists():  # its transaction has read the table
+            assert not held.done(), held.result()
+            assert time.monotonic() < deadline, "the held MERGE never started"
+            time.sleep(0.05)
+        before = delta_io.latest_version(spark, path)
+        table.merge_period(spark, path, other, "2021-04-01")  # another period, meanwhile
+        (tmp_path / "go").touch()
+        attempts = held.result(timeout=300)
+    assert attempts == 2
+    retries = [r.getMessage() for r in caplog.records if "retrying the MERGE" in r.getMessage()]
+    assert len(retries) == 1 and retries[0].endswith("retrying the MERGE (2/5)"), retries
+    assert "period 2021-05-01: a concurrent commit" in retries[0]
+    # both committed, after the other writer's commit: nothing lost, nothing doubled
+    history = DeltaTable.forPath(spark, path).history().where(f"version > {before}")
+    assert sorted(r["operation"] for r in history.collect()) == ["MERGE", "MERGE"]
+    got = delta_io.read(spark, path).select("siret", F.col("periode").cast("string"), "score")
+    assert sorted(map(tuple, got.collect())) == [
+        ("00000000100011", "2021-05-01", 0.2),
+        ("00000000200012", "2021-05-01", 0.2),
+        ("00000000300013", "2021-04-01", 0.3),
+    ]
 
 
 @pytest.mark.slow

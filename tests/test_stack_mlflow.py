@@ -30,6 +30,19 @@ def test_run_is_logged_and_found_again(mlflow_store, tmp_path: Path) -> None:
     assert use_tracking(mlflow_store, "stack-check") == experiment_id  # found, not re-created
 
 
+def test_experiments_open_on_training_runs_not_genai_traces(mlflow_store) -> None:
+    """MLflow 3's UI opens an experiment without a kind in its GenAI view (traces, tokens)."""
+    created = use_tracking(mlflow_store, "stack-kind")
+    client = MlflowClient()
+    assert (
+        client.get_experiment(created).tags["mlflow.experimentKind"] == "custom_model_development"
+    )
+    older = client.create_experiment("stack-kind-older")  # made before the tag existed
+    assert "mlflow.experimentKind" not in client.get_experiment(older).tags
+    assert use_tracking(mlflow_store, "stack-kind-older") == older
+    assert client.get_experiment(older).tags["mlflow.experimentKind"] == "custom_model_development"
+
+
 def test_model_registered_and_loaded_by_alias(mlflow_store) -> None:
     experiment_id = use_tracking(mlflow_store, "stack-registry")
     rng = np.random.default_rng(0)

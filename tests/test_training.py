@@ -15,12 +15,13 @@ import xgboost as xgb
 from mlflow import MlflowClient
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from common import delta_io
+from common import delta_io, months
 from features.catalog import model_features
 from training import models
+from training.fitting import usable_features
 from training.metrics import Curve, score_histogram
 from training.predict import booster_bytes, frame_matrix, predict
-from training.split import assign, boundaries
+from training.split import assign, boundaries, check_history
 
 # --- split ----------------------------------------------------------------------------------
 
@@ -86,6 +87,44 @@ def test_thresholds_chosen_on_hand_made_scores(spark) -> None:
     assert at["alert_share"] == pytest.approx(4 / 8)
 
 
+def test_a_history_too_short_is_refused_naming_the_months_needed() -> None:
+    first = months.index("2016-01")
+    # 60 months of data: the last labelled month is 2019-06, training months up to 2016-12
+    b = boundaries(last_usable=months.index("2019-06"), test_months=12, gap_months=18, horizon=18)
+    check_history(first, months.index("2019-06"), b, min_train_months=12, horizon=18)
+    with pytest.raises(ValueError) as refused:
+        check_history(first, months.index("2019-06"), b, min_train_months=13, horizon=18)
+    message = str(refused.value)
+    assert "runs from 2016-01 to 2020-12, which leaves 12 training month(s)" in message
+    assert "the split needs 61 months" in message and "to at least 2021-01" in message
+
+
+def test_company_weights_count_each_company_month_once(spark) -> None:
+    rows = [("a", 1, 2.0), ("a", 1, 2.0), ("a", 2, 1.0), ("b", 1, 1.0)]
+    frame = spark.createDataFrame(rows, "siren string, periode int, w double")
+    weighted, column = models.company_weighted(frame, "w")
+    got = sorted(weighted.select("siren", "periode", column).collect())
+    assert [tuple(r) for r in got] == [("a", 1, 1.0), ("a", 1, 1.0), ("a", 2, 1.0), ("b", 1, 1.0)]
+    unweighted, column = models.company_weighted(frame, None)
+    assert sorted(r[0] for r in unweighted.select(column).collect()) == [0.5, 0.5, 1.0, 1.0]
+
+
+def test_monotone_constraints_follow_the_catalog() -> None:
+    features = ["dette_totale", "dette_totale_lag12", "dette_totale_diff12", "effectif"]
+    assert models.monotone_constraints(features) == "(1,1,0,0)"
+    assert models.monotone_constraints(["effectif", "age_entreprise"]) is None
+
+
+def test_the_baseline_leaves_out_variables_missing_on_every_training_row(spark) -> None:
+    rows = [(f"{i:014d}", float(i % 7), None, int(i % 5 == 0)) for i in range(60)]
+    train = spark.createDataFrame(rows, "siret string, a double, lag12 double, cible int")
+    kept = usable_features(train, ["a", "lag12"])
+    assert kept == ["a"]
+    model = models.fit_baseline(train, kept, 0.01)  # with lag12 Spark's Imputer would fail
+    scores = models.baseline_scores(model, train, ["siret"]).toPandas()
+    assert len(scores) == 60 and scores["score"].between(0, 1).all()
+
+
 # --- a real training run --------------------------------------------------------------------
 
 
@@ -144,6 +183,23 @@ def test_training_run_is_logged_registered_and_beats_chance(trained) -> None:
     assert metrics["test_roc_auc"] > 0.7
     assert metrics["threshold_risque_fort"] >= metrics["threshold_risque_modere"]
 
+    # the registered model is refit on every labelled row, with the trees validation chose
+    assert params["model.trained_on"] == "every labelled row"
+    split_rows = sum(int(params[f"split.{f}_rows"]) for f in ("train", "validation", "test"))
+    assert int(params["model.training_rows"]) > split_rows
+    # each hyper-parameter trial is a nested run; the kept one is tagged
+    trials = client.search_runs(
+        [run.info.experiment_id], f"tags.mlflow.parentRunId = '{result.run_id}'"
+    )
+    assert len(trials) == len(trained.settings.training.search) == 2
+    assert sorted(t.data.tags["kept"] for t in trials) == ["False", "True"]
+    kept = next(t for t in trials if t.data.tags["kept"] == "True")
+    assert kept.data.metrics["validation_aucpr"] == pytest.approx(metrics["validation_aucpr"])
+    assert max(t.data.metrics["validation_aucpr"] for t in trials) == pytest.approx(
+        metrics["validation_aucpr"]
+    )
+    assert params["model.trees"] == str(int(kept.data.metrics["trees"]))
+
     artifacts = {a.path for a in client.list_artifacts(result.run_id)}
     artifacts |= {a.path.split("/")[-1] for a in client.list_artifacts(result.run_id, "plots")}
     for name in ("precision_recall.png", "roc.png", "calibration.png", "importance_top30.png",
@@ -160,6 +216,83 @@ def test_training_run_is_logged_registered_and_beats_chance(trained) -> None:
     assert str(version.version) == result.model_version and version.run_id == result.run_id
     assert str(client.get_model_version_by_alias(name, "champion").version) == result.model_version
 
+    # one training's runs under one parent, which names the panel version it read
+    parent_id = run.data.tags["mlflow.parentRunId"]
+    assert baseline.data.tags["mlflow.parentRunId"] == parent_id
+    parent = client.get_run(parent_id)
+    assert parent.data.tags["model_type"] == "training"
+    assert parent.data.metrics["xgboost_test_aucpr"] == metrics["test_aucpr"]
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    for logged in (run, parent):
+        (panel_input,) = logged.inputs.dataset_inputs
+        source = json.loads(panel_input.dataset.source)
+        assert panel_input.dataset.source_type == "delta_table"
+        assert source["path"] == trained.world.lake.panel
+        assert str(source["delta_table_version"]) == params["panel.delta_version"]
+        assert panel_input.dataset.name == f"gold/panel@v{params['panel.delta_version']}"
+    # promotion: the first model had no champion to compare with; both figures logged
+    assert result.champion_before is None and params["promotion.champion_version"] == "none"
+    assert metrics["promotion_challenger_test_aucpr"] == metrics["test_aucpr"]
+
+
+def test_promotion_needs_a_higher_aucpr_on_the_same_rows() -> None:
+    from training.pipeline import Champion, beats
+
+    assert beats(0.10, None)  # no champion yet
+    assert beats(0.21, Champion("3", 0.20)) and not beats(0.20, Champion("3", 0.20))
+    assert not beats(0.90, Champion("3", None))  # a champion that cannot be measured stays
+
+
+@pytest.mark.slow
+def test_champion_is_measured_on_the_challengers_test_rows(spark, trained) -> None:
+    """Promotion compares the champion and the new model on the same rows (the new model's test
+    rows), not each model's own test AUCPR, measured on other months and companies."""
+    from training.pipeline import measure_champion, prepare
+
+    prepared = prepare(spark, trained.world.lake, trained.settings)
+    try:
+        test = prepared.fold("test")
+        champion = measure_champion(
+            MlflowClient(trained.uri), trained.settings.mlflow.registered_model, test
+        )
+        name = trained.settings.mlflow.registered_model
+        booster = mlflow.xgboost.load_model(f"models:/{name}@champion")
+        rows = test.select("cible", *model_features()).toPandas()  # a small test world
+    finally:
+        prepared.folds.unpersist()
+    assert champion.version == trained.result.model_version
+    expected = average_precision_score(
+        rows["cible"], booster.predict(frame_matrix(rows, model_features()))
+    )
+    assert champion.test_aucpr == pytest.approx(expected, abs=2e-3)  # scores binned at 1e-4
+
+
+@pytest.mark.slow
+def test_registered_model_scores_panel_rows_read_without_the_project(trained) -> None:
+    """A data scientist loads the champion with pyfunc and scores rows read by delta-rs: the
+    signature must take the panel's doubles (it once declared 32-bit floats and refused them)."""
+    import subprocess
+    import sys
+
+    name = trained.settings.mlflow.registered_model
+    script = f"""
+import mlflow, numpy as np
+from deltalake import DeltaTable
+mlflow.set_tracking_uri({trained.uri!r})
+model = mlflow.pyfunc.load_model("models:/{name}@champion")
+rows = DeltaTable({trained.world.lake.panel!r}).to_pandas().head(50)
+scores = np.asarray(model.predict(rows))
+assert scores.shape == (50,) and ((scores >= 0) & (scores <= 1)).all(), scores
+print("scored", len(scores))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd="/", timeout=300,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(Path.home())},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "scored 50" in done.stdout
+
 
 @pytest.mark.slow
 def test_model_reloads_without_spark_and_predicts_the_same(spark, trained) -> None:
@@ -173,6 +306,8 @@ def test_model_reloads_without_spark_and_predicts_the_same(spark, trained) -> No
     }
     assert set(meta["groups"]) == set(features)
     assert info.signature is not None
+    assert {c["type"] for c in info.signature.inputs.to_dict()} == {"double"}  # the panel's type
+    assert info.saved_input_example_info is not None  # an example, with no company's data
     booster = mlflow.xgboost.load_model(f"models:/{name}@champion")
     local = (
         delta_io.read(spark, trained.world.lake.panel)
@@ -211,3 +346,31 @@ def test_nothing_business_secret_in_mlflow(spark, trained, tmp_path: Path) -> No
     found = {t for text in texts for t in re.findall(r"\d{9,14}", text)} & ids
     assert not found, f"{len(found)} identifiers leaked into MLflow"
     assert any("test_aucpr" in t or "features" in t for t in texts)  # the scan saw artifacts
+
+
+# --- figures --------------------------------------------------------------------------------
+
+
+def test_each_figure_is_drawn_on_its_own_and_the_shap_axis_fits_its_values(tmp_path) -> None:
+    """The SHAP summary once drew over the importance figure (same file, a 0-8,000 axis)."""
+    from training import plots
+
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame(rng.normal(size=(400, 5)), columns=[f"v{i}" for i in range(5)])
+    y = (x["v0"] + 0.5 * x["v1"] + rng.normal(scale=0.5, size=400) > 1).astype(int)
+    booster = xgb.train({"max_depth": 2, "eta": 0.3}, xgb.DMatrix(x, label=y), 20)
+    importance = plots.importances(booster)  # left open, as a caller drawing in turn would
+    summary = plots.shap_summary(booster, x.iloc[:200])
+    assert summary is not importance
+    assert importance.axes[0].get_title().startswith("Top 30 variables by total gain")
+    assert summary._suptitle.get_text().startswith("SHAP values on 200 random test rows")
+    assert [a.get_title() for a in summary.axes] == [""] * len(summary.axes)  # not the importance's
+    values = plots.shap_values(booster, x.iloc[:200])
+    low, high = summary.axes[0].get_xlim()
+    span = values.max() - values.min()
+    assert low <= values.min() and high >= values.max() and high - low < 1.5 * span
+    paths = {}
+    for name, fig in {"importance": importance, "shap": summary}.items():
+        paths[name] = tmp_path / f"{name}.png"
+        fig.savefig(paths[name])
+    assert paths["importance"].read_bytes() != paths["shap"].read_bytes()

@@ -12,11 +12,12 @@ from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.classification import LogisticRegression
 from pyspark.ml.feature import Imputer, StandardScaler, VectorAssembler
 from pyspark.ml.functions import vector_to_array
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from xgboost.spark import SparkXGBClassifier
 
 from common.config import TrainingSettings
+from features.catalog import directions
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +43,36 @@ def rebalanced(train: DataFrame, cfg: TrainingSettings) -> tuple[DataFrame, str 
     )
 
 
+COMPANY_WEIGHT = "_company_weight"
+
+
+def with_company_weights(frame: DataFrame) -> DataFrame:
+    """Adds ``COMPANY_WEIGHT``: 1 / (the company's establishments that month) among the rows, so
+    that every company-month counts once, as on the agents' lists, and a failing company with
+    forty establishments does not count forty times. Computed once per set of rows (a shuffle
+    by company and month): every fit on them reuses it."""
+    share = 1.0 / F.count(F.lit(1)).over(Window.partitionBy("siren", "periode"))
+    return frame.withColumn(COMPANY_WEIGHT, share)
+
+
+def company_weighted(frame: DataFrame, weight: str | None) -> tuple[DataFrame, str]:
+    """The company weight (computed here when the rows do not carry it), times ``weight``."""
+    if COMPANY_WEIGHT not in frame.columns:
+        frame = with_company_weights(frame)
+    if weight:
+        frame = frame.withColumn(COMPANY_WEIGHT, F.col(COMPANY_WEIGHT) * F.col(weight))
+    return frame, COMPANY_WEIGHT
+
+
 BATCH_ROWS = 50_000  # about 170 MB of float32 features per Arrow batch at 868 variables
 
 
 ROW_KEYS = ("siret", "periode")  # identify a panel row: its place must not depend on the run
 
 
-def mixed_batches(frame: DataFrame, num_workers: int, seed: int) -> tuple[DataFrame, int]:
+def mixed_batches(
+    frame: DataFrame, num_workers: int, seed: int, rows: int | None = None
+) -> tuple[DataFrame, int]:
     """One partition per worker, rows in a seeded pseudo-random order inside it, and the
     Arrow batch size that cuts each partition into equal batches of about ``BATCH_ROWS``.
 
@@ -62,46 +86,52 @@ def mixed_batches(frame: DataFrame, num_workers: int, seed: int) -> tuple[DataFr
     column when they are absent) and the seed: the same rows give the same model whatever
     the master, the input partitioning or the shuffle's fetch order.
     """
-    keys = [c for c in ROW_KEYS if c in frame.columns] or frame.columns
-    rows = frame.count()
+    rows = frame.count() if rows is None else rows  # a whole pass when the caller does not know
     per_worker = max(1, -(-rows // num_workers))
     batches = max(1, -(-per_worker // BATCH_ROWS))
     # Hash partitions differ in size by a few hundred rows at most: the slack keeps a
     # partition from ending in a tiny extra batch.
     slack = max(1_000, per_worker // 50)
-    place = F.xxhash64(*[F.col(k) for k in keys], F.lit(seed))
-    shuffled = (
-        frame.withColumn("_place", place)
-        .repartition(num_workers, "_place")
-        .sortWithinPartitions("_place")
-        .drop("_place")
-    )
-    return shuffled, -(-(per_worker + slack) // batches)
+    return placed(frame, num_workers, seed), -(-(per_worker + slack) // batches)
 
 
 def fit_xgboost(
     train: DataFrame,
-    validation: DataFrame,
+    validation: DataFrame | None,
     features: list[str],
     cfg: TrainingSettings,
     num_workers: int,
+    params: dict | None = None,
+    row_count: int | None = None,
 ) -> xgb.Booster:
-    """SparkXGBClassifier with early stopping on the validation rows; returns the booster cut
-    at its best iteration (so every consumer, shap included, uses the same trees)."""
+    """SparkXGBClassifier on the training rows, with ``params`` (default ``cfg.xgboost``).
+
+    With validation rows, training stops early on them and the booster is cut at its best
+    iteration (so every consumer, shap included, uses the same trees); without, it grows
+    ``n_estimators`` trees (a refit whose number of trees was chosen before). ``row_count``, the
+    number of training and validation rows when the caller knows it, saves a pass over them.
+    """
     rows, weight, _ = rebalanced(train, cfg)
-    frame = rows.withColumn("_validation", F.lit(False)).unionByName(
-        validation.withColumn("_validation", F.lit(True)), allowMissingColumns=True
-    )
+    frame = rows
+    if validation is not None:
+        frame = rows.withColumn("_validation", F.lit(False)).unionByName(
+            validation.withColumn("_validation", F.lit(True)), allowMissingColumns=True
+        )
     if weight:
         frame = frame.withColumn(weight, F.coalesce(F.col(weight), F.lit(1.0)))
-    params = dict(cfg.xgboost)
+    if cfg.company_weights:
+        frame, weight = company_weighted(frame, weight)
+    params = dict(cfg.xgboost if params is None else params)
+    constraints = monotone_constraints(features) if cfg.monotone else None
+    if constraints:
+        params["monotone_constraints"] = constraints
     classifier = SparkXGBClassifier(
         features_col=features,
         label_col="cible",
         num_workers=num_workers,
         missing=np.nan,
-        validation_indicator_col="_validation",
-        early_stopping_rounds=cfg.early_stopping_rounds,
+        validation_indicator_col="_validation" if validation is not None else None,
+        early_stopping_rounds=cfg.early_stopping_rounds if validation is not None else None,
         weight_col=weight,
         random_state=cfg.seed,
         **params,
@@ -111,18 +141,22 @@ def fit_xgboost(
     prepared = frame.select(
         *[F.col(f).cast("float").alias(f) for f in features],  # the precision XGBoost uses
         "cible",
-        "_validation",
+        *(["_validation"] if validation is not None else []),
         *([weight] if weight else []),
         *keys,
     )
-    prepared, batch = mixed_batches(prepared, num_workers, cfg.seed)
+    # subsampling changes the count
+    known = row_count if cfg.balance.method != "subsample" else None
+    prepared, batch = mixed_batches(prepared, num_workers, cfg.seed, known)
     prepared = prepared.drop(*keys)
     spark = prepared.sparkSession
     # xgboost.spark asks the input for its number of partitions (``rdd.getNumPartitions()``);
     # under adaptive query execution that runs the whole shuffle once more before training.
     # Without it the plan's partitioning is static: one partition per worker, known at once.
-    settings = {"spark.sql.execution.arrow.maxRecordsPerBatch": str(batch),
-                "spark.sql.adaptive.enabled": "false"}  # fmt: skip
+    settings = {
+        "spark.sql.execution.arrow.maxRecordsPerBatch": str(batch),
+        "spark.sql.adaptive.enabled": "false",
+    }
     before = {key: spark.conf.get(key) for key in settings}
     for key, value in settings.items():
         spark.conf.set(key, value)
@@ -133,7 +167,7 @@ def fit_xgboost(
             spark.conf.set(key, value)
     booster = model.get_booster()
     best = booster.attributes().get("best_iteration")
-    if best is not None:
+    if best is not None and validation is not None:
         booster = booster[: int(best) + 1]
     log.info(
         "XGBoost: %d trees (best iteration %s) with %d workers",
@@ -144,8 +178,34 @@ def fit_xgboost(
     return booster
 
 
-def fit_baseline(train: DataFrame, features: list[str], reg_param: float) -> PipelineModel:
-    """Median imputation, standardisation, logistic regression (the reference's baseline)."""
+def monotone_constraints(features: list[str]) -> str | None:
+    """XGBoost's positional constraints: +1 where the catalog declares that more of the variable
+    never lowers the risk (social debt), 0 elsewhere; None when no variable is constrained."""
+    signs = directions()
+    values = [signs.get(f, 0) for f in features]
+    return "(" + ",".join(str(v) for v in values) + ")" if any(values) else None
+
+
+def placed(frame: DataFrame, partitions: int, seed: int) -> DataFrame:
+    """Rows in partitions and an order set by a seeded hash of their key (``ROW_KEYS``, or every
+    column without them): a model fitted on them does not depend on how they were read."""
+    keys = [c for c in ROW_KEYS if c in frame.columns] or frame.columns
+    place = F.xxhash64(*[F.col(k) for k in keys], F.lit(seed))
+    return (
+        frame.withColumn("_place", place)
+        .repartition(partitions, "_place")
+        .sortWithinPartitions("_place")
+        .drop("_place")
+    )
+
+
+def fit_baseline(
+    train: DataFrame, features: list[str], reg_param: float, seed: int = 7
+) -> PipelineModel:
+    """Median imputation, standardisation, logistic regression (the reference's baseline).
+
+    The rows are placed by their key first: the optimiser's sums then run in the same order
+    whatever the input's layout, so the same rows always give the same model."""
     imputed = [f"_imp_{f}" for f in features]
     pipeline = Pipeline(
         stages=[
@@ -157,7 +217,10 @@ def fit_baseline(train: DataFrame, features: list[str], reg_param: float) -> Pip
             ),
         ]
     )
-    return pipeline.fit(train.select(*features, "cible"))
+    keys = [k for k in ROW_KEYS if k in train.columns]
+    partitions = int(train.sparkSession.conf.get("spark.sql.shuffle.partitions"))
+    rows = placed(train.select(*features, "cible", *keys), partitions, seed).drop(*keys)
+    return pipeline.fit(rows)
 
 
 def baseline_scores(model: PipelineModel, frame: DataFrame, keep: list[str]) -> DataFrame:

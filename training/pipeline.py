@@ -20,16 +20,17 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from common import delta_io
-from common.config import Settings, flatten
+from common.config import Settings, TrainingSettings, flatten
 from common.lake import Lake
 from common.naf import SECTOR_GROUP_OF_SECTION
 from common.tracking import use_tracking
 from features.catalog import by_name, model_features, reference_set, version
 from training import plots, registry
+from training.fitting import Fitted, Trial, fit_pair, refit, thresholds
 from training.metrics import Curve, brier, score_histogram
-from training.models import baseline_scores, fit_baseline, fit_xgboost
+from training.models import baseline_scores, with_company_weights
 from training.predict import booster_bytes, predict
-from training.split import Boundaries, assign, boundaries, usable
+from training.split import Boundaries, assign, boundaries, check_history, usable
 
 log = logging.getLogger(__name__)
 KEEP = ["siren", "periode", "cible", "code_region", "sector_group"]
@@ -46,15 +47,16 @@ class Evaluation:
 
 @dataclass
 class TrainResult:
-    run_id: str
+    run_id: str  # the XGBoost run (the registered model's)
     baseline_run_id: str
     model_version: str
     promoted: bool
-    champion_before: tuple[str | None, float | None]
+    champion_before: Champion | None
     model: dict[str, float]
     baseline: dict[str, float]
     oracle_aucpr: float | None
     seconds: dict[str, float]
+    parent_run_id: str = ""  # the training's run, parent of the XGBoost, baseline and trials
 
 
 def sector_group() -> F.Column:
@@ -62,13 +64,9 @@ def sector_group() -> F.Column:
     return F.coalesce(mapping[F.col("section_naf")], F.lit("unknown"))
 
 
-def evaluate(validation: DataFrame, test: DataFrame) -> Evaluation:
-    """Thresholds from validation scores; metrics on the test scores."""
-    chosen = Curve.from_histogram(score_histogram(validation, "score"))
-    thresholds = {
-        "risque_fort": chosen.best_threshold(0.5),
-        "risque_modere": chosen.best_threshold(2.0),
-    }
+def evaluate(validation: Curve, test: DataFrame) -> Evaluation:
+    """Thresholds from the validation curve; metrics on the test scores."""
+    chosen = thresholds(validation)
     hist = score_histogram(test, "score")
     curve = Curve.from_histogram(hist)
     metrics = {
@@ -77,13 +75,13 @@ def evaluate(validation: DataFrame, test: DataFrame) -> Evaluation:
         "test_brier": brier(test, "score"),
         "test_rows": float(curve.positives + curve.negatives),
         "test_positive_rate": curve.positives / max(curve.positives + curve.negatives, 1),
-        "validation_aucpr": chosen.average_precision(),
+        "validation_aucpr": validation.average_precision(),
     }
-    for level, threshold in thresholds.items():
+    for level, threshold in chosen.items():
         metrics[f"threshold_{level}"] = threshold
         for name, value in curve.at(threshold).items():
             metrics[f"test_{name}_{level}"] = value
-    return Evaluation(curve, hist, thresholds, metrics)
+    return Evaluation(curve, hist, chosen, metrics)
 
 
 def by_group(test: DataFrame) -> pd.DataFrame:
@@ -107,16 +105,33 @@ def by_group(test: DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _prepare(
-    spark: SparkSession, lake: Lake, settings: Settings
-) -> tuple[DataFrame, int, Boundaries]:
-    panel = delta_io.read(spark, lake.panel)
+@dataclass
+class Prepared:
+    """The panel (pinned to one Delta version), its split and the model's variables."""
+
+    panel: DataFrame
+    panel_version: int
+    boundaries: Boundaries
+    folds: DataFrame
+    counts: dict
+    features: list[str]
+
+    def fold(self, name: str) -> DataFrame:
+        return self.folds.where(F.col("fold") == name)
+
+
+def prepare(spark: SparkSession, lake: Lake, settings: Settings) -> Prepared:
+    """Reads the panel at its latest version, splits it and checks every fold can be used."""
     panel_version = delta_io.latest_version(spark, lake.panel)
-    last_usable = panel.where(usable()).agg(F.max("month_index")).first()[0]
-    if last_usable is None:
+    panel = delta_io.read(spark, lake.panel, version=panel_version)
+    span = panel.where(usable()).agg(F.min("month_index"), F.max("month_index")).first()
+    if span[1] is None:
         raise ValueError("the panel has no row with a complete horizon: nothing to train on")
     cfg = settings.training
-    b = boundaries(last_usable, cfg.test_months, cfg.gap_months, settings.panel.horizon_months)
+    horizon = settings.panel.horizon_months
+    b = boundaries(span[1], cfg.test_months, cfg.gap_months, horizon)
+    first = panel.agg(F.min("month_index")).first()[0]
+    check_history(first, span[1], b, cfg.min_train_months, horizon)
     features = model_features()
     folds = assign(panel, b, cfg.validation_share, cfg.test_share, cfg.seed).where(
         F.col("fold").isNotNull()
@@ -131,33 +146,11 @@ def _prepare(
         sector_group().alias("sector_group"),
         "fold",
     )
-    return folds.persist(StorageLevel.MEMORY_AND_DISK), panel_version, b
-
-
-def _oracle(spark: SparkSession, test: DataFrame, truth_path: str | None) -> Curve | None:
-    if not truth_path or not delta_io.exists(spark, truth_path):
-        return None
-    truth = delta_io.read(spark, truth_path).select(
-        "siren", F.col("month").alias("periode"), F.col("probability").alias("score")
-    )
-    joined = test.select("siren", "periode", "cible").join(truth, ["siren", "periode"], "inner")
-    return Curve.from_histogram(score_histogram(joined, "score"))
-
-
-def train(
-    spark: SparkSession,
-    settings: Settings,
-    experiment: str | None = None,
-    promote: bool = False,
-    truth_path: str | None = None,
-) -> TrainResult:
-    cfg, lake = settings.training, Lake.from_settings(settings)
-    seconds: dict[str, float] = {}
-    began = time.monotonic()
-    folds, panel_version, b = _prepare(spark, lake, settings)
-    features, groups = model_features(), {v.name: v.group for v in by_name().values()}
+    if cfg.company_weights:  # once for every fit on these rows
+        folds = with_company_weights(folds)
+    folds = folds.persist(StorageLevel.MEMORY_AND_DISK)
     counts = {
-        r["fold"]: r
+        r["fold"]: r.asDict()
         for r in folds.groupBy("fold")
         .agg(
             F.count(F.lit(1)).alias("rows"),
@@ -170,90 +163,204 @@ def train(
         f for f in ("train", "validation", "test") if f not in counts or not counts[f]["positives"]
     ]
     if missing:
+        folds.unpersist()
         raise ValueError(
             f"no positive row in {', '.join(missing)}: the panel is too short or too small"
         )
-    train_rows, validation, test = (
-        folds.where(F.col("fold") == f) for f in ("train", "validation", "test")
-    )
-    workers = cfg.num_workers or spark.sparkContext.defaultParallelism
+    return Prepared(panel, panel_version, b, folds, counts, features)
 
-    started = time.monotonic()
-    booster = fit_xgboost(train_rows, validation, features, cfg, workers)
-    seconds["xgboost_fit"] = time.monotonic() - started
-    raw = booster_bytes(booster)
-    scored_val = predict(validation, raw, features, KEEP)
-    scored_test = predict(test, raw, features, KEEP).persist(StorageLevel.MEMORY_AND_DISK)
-    model_eval = evaluate(scored_val, scored_test)
+
+def _oracle(spark: SparkSession, test: DataFrame, truth_path: str | None) -> Curve | None:
+    if not truth_path or not delta_io.exists(spark, truth_path):
+        return None
+    truth = delta_io.read(spark, truth_path).select(
+        "siren", F.col("month").alias("periode"), F.col("probability").alias("score")
+    )
+    joined = test.select("siren", "periode", "cible").join(truth, ["siren", "periode"], "inner")
+    return Curve.from_histogram(score_histogram(joined, "score"))
+
+
+@dataclass
+class Champion:
+    """The champion before this training, measured on this training's test rows."""
+
+    version: str
+    test_aucpr: float | None  # None when it cannot score these rows (its variables are gone)
+
+
+def measure_champion(client: MlflowClient, name: str, test: DataFrame) -> Champion | None:
+    """The current champion scored on the challenger's test rows, so that promotion compares two
+    models on the same rows (each model's own test AUCPR was measured on other months and
+    companies). A champion refit on every labelled row may have seen some of these rows: the
+    comparison then leans toward the champion, never toward a new model."""
+    found = registry.champion(client, name)
+    if found is None:
+        return None
+    version_number, booster = found
+    features = list(booster.feature_names or [])
+    missing = sorted(set(features) - set(test.columns))
+    if missing:
+        log.warning(
+            "the champion (version %s) uses %d variables the panel no longer has (e.g. %s): it "
+            "cannot be measured on the new test rows, no automatic promotion",
+            version_number, len(missing), missing[0],
+        )  # fmt: skip
+        return Champion(version_number, None)
+    scored = predict(test, booster_bytes(booster), features, KEEP)
+    ap = Curve.from_histogram(score_histogram(scored, "score")).average_precision()
+    log.info("champion (version %s) on this training's test rows: AUCPR %.4f", version_number, ap)
+    return Champion(version_number, ap)
+
+
+def beats(test_aucpr: float, champion: Champion | None) -> bool:
+    """Whether a new model may replace the champion automatically: there is none, or the new
+    model's AUCPR is higher on the same (the new model's) test rows."""
+    if champion is None:
+        return True
+    return champion.test_aucpr is not None and test_aucpr > champion.test_aucpr
+
+
+@dataclass
+class Measured:
+    """Both models fitted on the split and measured on its test rows."""
+
+    fitted: Fitted
+    model: Evaluation
+    baseline: Evaluation
+    oracle: Curve | None
+
+
+def fit_and_measure(
+    spark: SparkSession, prepared: Prepared, cfg: TrainingSettings, workers: int, truth: str | None
+) -> Measured:
+    train_rows, validation, test = (prepared.fold(f) for f in ("train", "validation", "test"))
+    fitted = fit_pair(train_rows, validation, prepared.features, reference_set(), cfg, workers)
+    raw = booster_bytes(fitted.best.booster)
+    scored_test = predict(test, raw, prepared.features, KEEP).persist(StorageLevel.MEMORY_AND_DISK)
+    model_eval = evaluate(fitted.best.validation, scored_test)
     model_eval.groups = by_group(scored_test)
-
-    started = time.monotonic()
-    reference = reference_set()
-    baseline = fit_baseline(train_rows, reference, cfg.baseline_reg_param)
-    seconds["baseline_fit"] = time.monotonic() - started
-    base_eval = evaluate(
-        baseline_scores(baseline, validation, KEEP), baseline_scores(baseline, test, KEEP)
-    )
-    oracle = _oracle(spark, scored_test, truth_path)
+    base_eval = evaluate(fitted.baseline_validation, baseline_scores(fitted.baseline, test, KEEP))
+    oracle = _oracle(spark, scored_test, truth)
+    scored_test.unpersist()
     if oracle is not None:
-        model_eval.metrics["oracle_aucpr"] = oracle.average_precision()
-        model_eval.metrics["model_oracle_ratio"] = model_eval.metrics["test_aucpr"] / max(
-            oracle.average_precision(), 1e-12
-        )
-        base_eval.metrics["oracle_aucpr"] = model_eval.metrics["oracle_aucpr"]
-    sample = test.select(*features).limit(cfg.shap_sample).toPandas()  # a bounded sample
+        ap = oracle.average_precision()
+        model_eval.metrics["oracle_aucpr"] = base_eval.metrics["oracle_aucpr"] = ap
+        model_eval.metrics["model_oracle_ratio"] = model_eval.metrics["test_aucpr"] / max(ap, 1e-12)
+    return Measured(fitted, model_eval, base_eval, oracle)
 
-    common = {
+
+def final_booster(
+    prepared: Prepared, fitted: Fitted, cfg: TrainingSettings, workers: int
+) -> tuple[xgb.Booster, int]:
+    """The model to register and its training rows: with ``training.refit``, the kept trial refit
+    on every labelled row (all companies, every month whose horizon is complete); else the
+    split's model."""
+    if not cfg.refit:
+        return fitted.best.booster, int(prepared.counts["train"]["rows"])
+    rows = prepared.panel.where(usable()).select(
+        *prepared.features, "siret", "siren", "periode", "cible"
+    )
+    count = rows.count()
+    log.info("refitting on every labelled row (%d) with %d trees", count, fitted.best.trees)
+    return refit(rows, prepared.features, cfg, workers, fitted.best, count), count
+
+
+def _common_params(
+    settings: Settings, lake: Lake, prepared: Prepared, workers: int, truth_used: bool
+) -> dict[str, str]:
+    counts = prepared.counts
+    return {
         **{f"config.{k}": v for k, v in flatten(settings).items()},
         "panel.path": lake.panel,
-        "panel.delta_version": str(panel_version),
+        "panel.delta_version": str(prepared.panel_version),
         "catalog.version": version(),
         "split.strong_signals": "excluded from training and evaluation",
         "split.incomplete_horizons": "excluded from training and evaluation",
-        **{f"split.{k}": v for k, v in b.describe().items()},
+        **{f"split.{k}": v for k, v in prepared.boundaries.describe().items()},
         **{
             f"split.{f}_{k}": str(counts[f][k])
             for f in counts
             for k in ("rows", "positives", "companies")
         },
         "xgboost.num_workers": str(workers),
-        "truth.used": str(oracle is not None),
+        "truth.used": str(truth_used),
     }
-    experiment_id = use_tracking(settings.mlflow, experiment)
-    client = MlflowClient()
-    name = settings.mlflow.registered_model
-    champion_before = registry.champion_metric(client, name)
 
-    with mlflow.start_run(experiment_id=experiment_id, run_name="xgboost") as run:
+
+def _log_trials(experiment_id: str, trials: list[Trial], best: Trial) -> None:
+    """Each hyper-parameter trial as a nested run of the active (XGBoost) run."""
+    for i, trial in enumerate(trials, start=1):
+        with mlflow.start_run(experiment_id=experiment_id, run_name=f"trial-{i}", nested=True):
+            mlflow.set_tags({"model_type": "xgboost_trial", "kept": str(trial is best)})
+            registry.log_params({f"xgboost.{k}": str(v) for k, v in trial.params.items()})
+            mlflow.log_metrics(
+                {
+                    "validation_aucpr": trial.validation_aucpr,
+                    "trees": float(trial.trees),
+                    "seconds_fit": trial.seconds,
+                }
+            )
+
+
+def _log_model_run(
+    experiment_id: str,
+    common: dict[str, str],
+    measured: Measured,
+    booster: xgb.Booster,
+    refit_rows: int,
+    sample: pd.DataFrame,
+    settings: Settings,
+    panel_version: int,
+    promotion: dict[str, float],
+    champion_version: str | None,
+):
+    """The XGBoost run (a child of the training's run): parameters, metrics, plots, trials; the
+    model logged and registered."""
+    fitted, model_eval, base_eval = measured.fitted, measured.model, measured.baseline
+    features = list(booster.feature_names or [])
+    groups = {v.name: v.group for v in by_name().values()}
+    with mlflow.start_run(experiment_id=experiment_id, run_name="xgboost", nested=True) as run:
         mlflow.set_tags({"model_type": "xgboost", "catalog_version": version()})
+        registry.log_panel_input(common["panel.path"], panel_version, features, context="training")
         registry.log_params(
             {
                 **common,
                 "model.features": str(len(features)),
                 "model.trees": str(booster.num_boosted_rounds()),
+                "model.trained_on": "every labelled row" if settings.training.refit else "split",
+                "model.training_rows": str(refit_rows),
+                "search.trials": str(len(fitted.trials)),
+                "promotion.champion_version": champion_version or "none",
+                "promotion.compared_on": "this run's test rows",
+                **{f"xgboost.{k}": str(v) for k, v in fitted.best.params.items()},
             }
         )
         mlflow.log_metrics(
-            {**model_eval.metrics, **{f"seconds_{k}": v for k, v in seconds.items()}}
+            {
+                **model_eval.metrics,
+                **promotion,
+                **{f"seconds_{k}": v for k, v in fitted.seconds.items()},
+            }
         )
         registry.log_json("features.json", registry.features_payload(features, groups))
         registry.log_table("metrics_by_group.csv", model_eval.groups)
         curves = {"XGBoost": model_eval.curve, "baseline (logistic regression)": base_eval.curve}
         histograms = {"XGBoost": model_eval.histogram, "baseline": base_eval.histogram}
-        if oracle is not None:
-            curves["oracle (generator's truth)"] = oracle
+        if measured.oracle is not None:
+            curves["oracle (generator's truth)"] = measured.oracle
+        rate = model_eval.metrics["test_positive_rate"]
         registry.log_figures(
             {
-                "precision_recall": plots.pr_curves(
-                    curves, model_eval.metrics["test_positive_rate"]
-                ),
-                "roc": plots.roc_curves(curves),
-                "calibration": plots.calibration_curve(histograms),
-                "importance_top30": plots.importances(booster),
-                "shap_summary": plots.shap_summary(booster, sample),
-                "score_distribution": plots.score_distribution(model_eval.histogram),
+                "precision_recall": lambda: plots.pr_curves(curves, rate),
+                "roc": lambda: plots.roc_curves(curves),
+                "calibration": lambda: plots.calibration_curve(histograms),
+                "importance_top30": lambda: plots.importances(booster),
+                "shap_summary": lambda: plots.shap_summary(booster, sample),
+                "score_distribution": lambda: plots.score_distribution(model_eval.histogram),
             }
         )
+        if len(fitted.trials) > 1:
+            _log_trials(experiment_id, fitted.trials, fitted.best)
         metadata = {
             "thresholds": model_eval.thresholds,
             "catalog_version": version(),
@@ -261,25 +368,25 @@ def train(
             "features": features,
             "groups": {f: groups[f] for f in features},
         }
-        info = registry.log_booster(booster, features, name, metadata)
-    version_number = str(info.registered_model_version)
-    beats = champion_before[1] is None or model_eval.metrics["test_aucpr"] > champion_before[1]
-    promoted = promote or (cfg.auto_promote and beats)
-    registry.set_aliases(client, name, version_number, promoted)
+        info = registry.log_booster(booster, features, settings.mlflow.registered_model, metadata)
+    return run, info
 
-    with mlflow.start_run(experiment_id=experiment_id, run_name="baseline") as base_run:
+
+def _log_baseline_run(experiment_id: str, common: dict[str, str], measured: Measured):
+    fitted, base_eval = measured.fitted, measured.baseline
+    with mlflow.start_run(experiment_id=experiment_id, run_name="baseline", nested=True) as run:
         mlflow.set_tags(
             {"model_type": "baseline_logistic_regression", "catalog_version": version()}
         )
         registry.log_params(
             {
                 **common,
-                "model.features": str(len(reference)),
-                "model.reg_param": str(cfg.baseline_reg_param),
+                "model.features": str(len(fitted.baseline_features)),
+                "model.reg_param": str(fitted.baseline.stages[-1].getRegParam()),
             }
         )
         mlflow.log_metrics(base_eval.metrics)
-        registry.log_json("features.json", {"features": reference})
+        registry.log_json("features.json", {"features": fitted.baseline_features})
         registry.log_figures(
             {
                 "precision_recall": plots.pr_curves(
@@ -287,19 +394,83 @@ def train(
                 )
             }
         )
-    folds.unpersist()
-    scored_test.unpersist()
-    seconds["total"] = time.monotonic() - began
+    return run
+
+
+def train(
+    spark: SparkSession,
+    settings: Settings,
+    experiment: str | None = None,
+    promote: bool = False,
+    truth_path: str | None = None,
+) -> TrainResult:
+    """Prepare, fit and measure, refit, log, register, promote."""
+    cfg, lake = settings.training, Lake.from_settings(settings)
+    began = time.monotonic()
+    prepared = prepare(spark, lake, settings)
+    workers = cfg.num_workers or spark.sparkContext.defaultParallelism
+    experiment_id = use_tracking(settings.mlflow, experiment)
+    client = MlflowClient()
+    name = settings.mlflow.registered_model
+    try:
+        measured = fit_and_measure(spark, prepared, cfg, workers, truth_path)
+        champion_before = measure_champion(client, name, prepared.fold("test"))
+        started = time.monotonic()
+        booster, refit_rows = final_booster(prepared, measured.fitted, cfg, workers)
+        measured.fitted.seconds["refit"] = time.monotonic() - started
+        sample = (
+            prepared.fold("test")
+            .select(*prepared.features)
+            .sample(
+                fraction=min(1.0, 2.0 * cfg.shap_sample / max(prepared.counts["test"]["rows"], 1)),
+                seed=cfg.seed,
+            )
+            .limit(cfg.shap_sample)
+            .toPandas()
+        )  # a bounded random sample
+    finally:
+        prepared.folds.unpersist()
+
+    common = _common_params(settings, lake, prepared, workers, measured.oracle is not None)
+    test_aucpr = measured.model.metrics["test_aucpr"]
+    promotion = {"promotion_challenger_test_aucpr": test_aucpr}
+    if champion_before is not None and champion_before.test_aucpr is not None:
+        promotion["promotion_champion_test_aucpr"] = champion_before.test_aucpr
+    stamp = time.strftime("%Y-%m-%d %H:%M")
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"training {stamp}") as parent:
+        mlflow.set_tags({"model_type": "training", "catalog_version": version()})
+        registry.log_panel_input(
+            lake.panel, prepared.panel_version, prepared.features, context="training"
+        )
+        run, info = _log_model_run(
+            experiment_id, common, measured, booster, refit_rows, sample, settings,
+            prepared.panel_version, promotion,
+            champion_before.version if champion_before else None,
+        )  # fmt: skip
+        version_number = str(info.registered_model_version)
+        promoted = promote or (cfg.auto_promote and beats(test_aucpr, champion_before))
+        registry.set_aliases(client, name, version_number, promoted)
+        mlflow.set_tags({"model_version": version_number, "promoted": str(promoted)})
+        base_run = _log_baseline_run(experiment_id, common, measured)
+        measured.fitted.seconds["total"] = time.monotonic() - began
+        mlflow.log_metrics(
+            {
+                "xgboost_test_aucpr": test_aucpr,
+                "baseline_test_aucpr": measured.baseline.metrics["test_aucpr"],
+                "seconds_total": measured.fitted.seconds["total"],
+            }
+        )
     return TrainResult(
         run.info.run_id,
         base_run.info.run_id,
         version_number,
         promoted,
         champion_before,
-        model_eval.metrics,
-        base_eval.metrics,
-        model_eval.metrics.get("oracle_aucpr"),
-        seconds,
+        measured.model.metrics,
+        measured.baseline.metrics,
+        measured.model.metrics.get("oracle_aucpr"),
+        measured.fitted.seconds,
+        parent.info.run_id,
     )
 
 

@@ -12,6 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import shap  # noqa: E402
 import xgboost as xgb  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from training.metrics import RESOLUTION, Curve, calibration  # noqa: E402
 
@@ -80,11 +81,19 @@ def importances(booster: xgb.Booster, top: int = 30):
     return fig
 
 
-def shap_summary(booster: xgb.Booster, sample: pd.DataFrame):
-    values = shap.TreeExplainer(booster).shap_values(sample)
-    shap.summary_plot(values, sample, max_display=20, show=False)
-    fig = plt.gcf()
-    fig.suptitle(f"SHAP values on {len(sample)} test rows (top 20 variables)")
+def shap_values(booster: xgb.Booster, sample: pd.DataFrame) -> np.ndarray:
+    """SHAP values (log-odds) of the sample's rows, one column per variable."""
+    return np.asarray(shap.TreeExplainer(booster).shap_values(sample))
+
+
+def shap_summary(booster: xgb.Booster, sample: pd.DataFrame, top: int = 20):
+    """Beeswarm of the ``top`` variables by mean |SHAP|, on a figure of its own (``shap`` draws
+    on the current figure: without one of our own it would draw over the previous plot)."""
+    values = shap_values(booster, sample)
+    fig = plt.figure(figsize=(8, 9))
+    shap.summary_plot(values, sample, max_display=top, show=False, plot_size=None)
+    fig.suptitle(f"SHAP values on {len(sample):,} random test rows (top {top} variables)")
+    fig.axes[0].set_xlabel("SHAP value (contribution to the log-odds of failure)")
     fig.tight_layout()
     return fig
 
@@ -119,3 +128,71 @@ def score_distribution(hist: pd.DataFrame):
     )
     ax.legend()
     return fig
+
+
+MODEL_LABELS = {
+    "xgboost": "XGBoost",
+    "baseline": "baseline (logistic regression)",
+    "oracle": "oracle (generator's truth)",
+}
+
+
+def over_cutoffs(rows: list[dict], metric: str, title: str, ylabel: str):
+    """One line per model of a backtest measure, cut-off after cut-off."""
+    frame = pd.DataFrame(rows)
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for model, part in frame.groupby("model", sort=False):
+        part = part.sort_values("cutoff")
+        if part[metric].notna().any():
+            ax.plot(
+                [str(c)[:7] for c in part["cutoff"]],
+                part[metric].astype(float),
+                marker="o",
+                label=MODEL_LABELS.get(model, model),
+            )
+    ax.set(title=title, xlabel="Cut-off month (the list's month)", ylabel=ylabel, ylim=(0, 1))
+    ax.legend()
+    fig.autofmt_xdate()
+    return fig
+
+
+def lead_times(leads: dict[str, dict[int, int]], horizon: int = 18):
+    """Failing companies caught by each model's lists, by months between the list and the
+    judgment."""
+    fig, ax = plt.subplots(figsize=(8, 5))
+    x = np.arange(1, horizon + 1)
+    width = 0.8 / max(len(leads), 1)
+    for i, (model, counts) in enumerate(leads.items()):
+        ax.bar(
+            x + (i - (len(leads) - 1) / 2) * width,
+            [counts.get(int(m), 0) for m in x],
+            width=width,
+            label=MODEL_LABELS.get(model, model),
+        )
+    ax.set(
+        title="Lead time of the failures caught by the alert lists (all cut-offs)",
+        xlabel="Months from the list to the opening judgment",
+        ylabel="Companies",
+        xticks=x,
+    )
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend()
+    return fig
+
+
+def backtest_figures(rows: list[dict], leads: dict[str, dict[int, int]]) -> dict:
+    return {
+        "precision_risque_fort": over_cutoffs(
+            rows,
+            "fort_precision",
+            "Precision of the 'risque fort' list (companies failing within 18 months)",
+            "Precision",
+        ),
+        "precision_at_100": over_cutoffs(
+            rows, "precision_at_100", "Precision of the 100 highest-scored companies", "Precision"
+        ),
+        "aucpr": over_cutoffs(
+            rows, "aucpr", "Average precision over all companies (AUCPR)", "AUCPR"
+        ),
+        "lead_times": lead_times(leads),
+    }

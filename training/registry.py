@@ -21,7 +21,6 @@ from mlflow.models import infer_signature
 
 log = logging.getLogger(__name__)
 CHALLENGER, CHAMPION = "challenger", "champion"
-PROMOTE_METRIC = "test_aucpr"
 
 
 def log_params(params: dict[str, str]) -> None:
@@ -30,9 +29,12 @@ def log_params(params: dict[str, str]) -> None:
         mlflow.log_params(dict(items[i : i + 100]))
 
 
-def log_figures(figures: dict[str, plt.Figure]) -> None:
+def log_figures(figures: dict) -> None:
+    """Each figure as ``plots/<name>.png``. A value may be a function drawing the figure: it is
+    then drawn, saved and closed before the next is drawn, so no figure can draw on another."""
     with tempfile.TemporaryDirectory() as tmp:
         for name, fig in figures.items():
+            fig = fig() if callable(fig) else fig
             path = Path(tmp) / f"{name}.png"
             fig.savefig(path, dpi=110, bbox_inches="tight")
             plt.close(fig)
@@ -50,24 +52,50 @@ def log_table(name: str, frame: pd.DataFrame) -> None:
         mlflow.log_artifact(str(path))
 
 
+def input_example(features: list[str]) -> pd.DataFrame:
+    """One row with every variable missing: it shows the model's input (names, doubles) and is
+    scored like any row, yet holds no company's data (business secrecy)."""
+    return pd.DataFrame({f: np.array([np.nan], dtype=np.float64) for f in features})
+
+
 def log_booster(booster: xgb.Booster, features: list[str], registered_model: str, metadata: dict):
-    """The xgboost flavour (loads without Spark), with a schema-only signature; registered."""
-    schema = pd.DataFrame({f: np.array([0.0], dtype=np.float32) for f in features})
-    signature = infer_signature(schema, np.array([0.5]))
+    """The xgboost flavour (loads without Spark), registered. Its signature declares the panel's
+    own types (doubles, ``gold/panel``'s columns), so rows read from the panel by any client
+    (delta-rs, pandas, Spark) can be scored as they are."""
+    example = input_example(features)
+    signature = infer_signature(example, np.array([0.5]))
     return mlflow.xgboost.log_model(
-        booster, name="model", signature=signature, registered_model_name=registered_model,
-        metadata=metadata, model_format="ubj",
+        booster, name="model", signature=signature, input_example=example,
+        registered_model_name=registered_model, metadata=metadata, model_format="ubj",
     )  # fmt: skip
 
 
-def champion_metric(client: MlflowClient, name: str) -> tuple[str | None, float | None]:
-    """(version, test AUCPR) of the current champion, or (None, None)."""
+def log_panel_input(path: str, version: int, features: list[str], context: str) -> None:
+    """The panel a run read, as an MLflow dataset: its Delta path and version (the UI shows it on
+    the run). Metadata only: no row is read or logged."""
+    from mlflow.data.delta_dataset_source import DeltaDatasetSource
+    from mlflow.data.meta_dataset import MetaDataset
+    from mlflow.types import ColSpec, DataType, Schema
+
+    class PinnedDeltaSource(DeltaDatasetSource):
+        """MLflow 3.17 drops a version 0 from the source it logs (``if version:``): keep it."""
+
+        def to_dict(self) -> dict:
+            return {**super().to_dict(), "delta_table_version": self.delta_table_version}
+
+    schema = Schema([ColSpec(DataType.double, f) for f in features])
+    source = PinnedDeltaSource(path=path, delta_table_version=version)
+    dataset = MetaDataset(source, name=f"gold/panel@v{version}", schema=schema)
+    mlflow.log_input(dataset, context=context)
+
+
+def champion(client: MlflowClient, name: str) -> tuple[str, xgb.Booster] | None:
+    """(version, booster) of the current champion, or None."""
     try:
         version = client.get_model_version_by_alias(name, CHAMPION)
     except mlflow.exceptions.MlflowException:
-        return None, None
-    run = client.get_run(version.run_id)
-    return str(version.version), run.data.metrics.get(PROMOTE_METRIC)
+        return None
+    return str(version.version), mlflow.xgboost.load_model(f"models:/{name}/{version.version}")
 
 
 def set_aliases(client: MlflowClient, name: str, version: str, promote: bool) -> None:

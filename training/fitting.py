@@ -1,0 +1,156 @@
+"""Fitting the two models on a training and a validation set, the way every training does it
+(``jobs/train.py`` and each cut-off of ``jobs/backtest.py``):
+
+- XGBoost: each hyper-parameter trial (``training.search``, each overriding some of
+  ``training.xgboost``) stops early on the validation rows; the trial with the best validation
+  AUCPR is kept;
+- the reference baseline (logistic regression on the reference set), on the same rows;
+- the alert thresholds of each, chosen on its validation scores: ``risque_fort`` at the
+  maximum F0.5, ``risque_modere`` at the maximum F2;
+- optionally (``training.refit``), the kept trial refit on every labelled row with the number
+  of trees validation chose: the evaluation split measures, it does not throw data away.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import xgboost as xgb
+from pyspark.ml import PipelineModel
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from common.config import TrainingSettings
+from training.metrics import Curve, score_histogram
+from training.models import baseline_scores, fit_baseline, fit_xgboost
+from training.predict import booster_bytes, predict
+
+log = logging.getLogger(__name__)
+
+
+def thresholds(validation: Curve) -> dict[str, float]:
+    """Alert thresholds chosen on validation scores."""
+    return {
+        "risque_fort": validation.best_threshold(0.5),
+        "risque_modere": validation.best_threshold(2.0),
+    }
+
+
+@dataclass
+class Trial:
+    overrides: dict
+    params: dict
+    booster: xgb.Booster
+    validation: Curve
+    seconds: float
+
+    @property
+    def validation_aucpr(self) -> float:
+        return self.validation.average_precision()
+
+    @property
+    def trees(self) -> int:
+        return self.booster.num_boosted_rounds()
+
+
+@dataclass
+class Fitted:
+    """The kept XGBoost trial and the baseline, with their thresholds."""
+
+    trials: list[Trial]
+    best: Trial
+    baseline: PipelineModel
+    baseline_features: list[str]
+    baseline_validation: Curve
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        return thresholds(self.best.validation)
+
+    @property
+    def baseline_thresholds(self) -> dict[str, float]:
+        return thresholds(self.baseline_validation)
+
+
+def search(
+    train: DataFrame,
+    validation: DataFrame,
+    features: list[str],
+    cfg: TrainingSettings,
+    workers: int,
+) -> list[Trial]:
+    """One early-stopped fit per trial of ``cfg.search`` (``cfg.xgboost`` alone when empty)."""
+    trials = []
+    rows = train.count() + validation.count()  # once, for every trial
+    for i, overrides in enumerate(cfg.search or [{}]):
+        params = {**cfg.xgboost, **overrides}
+        began = time.monotonic()
+        booster = fit_xgboost(train, validation, features, cfg, workers, params, rows)
+        scored = predict(validation, booster_bytes(booster), features, ["cible"])
+        curve = Curve.from_histogram(score_histogram(scored, "score"))
+        trial = Trial(overrides, params, booster, curve, time.monotonic() - began)
+        log.info(
+            "trial %d/%d %s: %d trees, validation AUCPR %.4f",
+            i + 1,
+            len(cfg.search or [{}]),
+            overrides or "(training.xgboost)",
+            trial.trees,
+            trial.validation_aucpr,
+        )
+        trials.append(trial)
+    return trials
+
+
+def usable_features(rows: DataFrame, features: list[str]) -> list[str]:
+    """The features with at least one value on ``rows`` (a median needs one)."""
+    counts = rows.agg(*[F.count(f).alias(f) for f in features]).first()
+    return [f for f in features if counts[f]]
+
+
+def fit_pair(
+    train: DataFrame,
+    validation: DataFrame,
+    features: list[str],
+    reference: list[str],
+    cfg: TrainingSettings,
+    workers: int,
+) -> Fitted:
+    """XGBoost (its trials) and the baseline on the same rows, thresholds from validation."""
+    seconds: dict[str, float] = {}
+    began = time.monotonic()
+    trials = search(train, validation, features, cfg, workers)
+    best = max(trials, key=lambda t: t.validation_aucpr)
+    seconds["xgboost_fit"] = time.monotonic() - began
+
+    began = time.monotonic()
+    kept = usable_features(train, reference)
+    if len(kept) < len(reference):
+        log.info(
+            "baseline: %d of the %d reference variables have no value on the training rows "
+            "and are left out",
+            len(reference) - len(kept),
+            len(reference),
+        )
+    baseline = fit_baseline(train, kept, cfg.baseline_reg_param, cfg.seed)
+    curve = Curve.from_histogram(
+        score_histogram(baseline_scores(baseline, validation, ["cible"]), "score")
+    )
+    seconds["baseline_fit"] = time.monotonic() - began
+    return Fitted(trials, best, baseline, kept, curve, seconds)
+
+
+def refit(
+    rows: DataFrame,
+    features: list[str],
+    cfg: TrainingSettings,
+    workers: int,
+    best: Trial,
+    count: int | None = None,
+) -> xgb.Booster:
+    """The kept trial's parameters, its number of trees, on ``rows`` (no early stopping);
+    ``count``: the number of rows, when known."""
+    params = {**best.params, "n_estimators": best.trees}
+    return fit_xgboost(rows, None, features, cfg, workers, params, count)
