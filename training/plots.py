@@ -3,6 +3,8 @@ aggregates only (curves, histograms, importances) and a sample for SHAP."""
 
 from __future__ import annotations
 
+import logging
+
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
@@ -15,6 +17,10 @@ import xgboost as xgb  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from training.metrics import RESOLUTION, Curve, calibration  # noqa: E402
+
+# cut-off labels ("2019-12") are categories on purpose: without this, matplotlib logs a line per
+# label and figure saying they look like dates
+logging.getLogger("matplotlib.category").setLevel(logging.WARNING)
 
 
 def pr_curves(curves: dict[str, Curve], positive_rate: float):
