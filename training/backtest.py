@@ -233,10 +233,10 @@ def train_at(spark: SparkSession, panel: DataFrame, cutoff: int, settings: Setti
     cfg = settings.training
     rows = knowable_rows(panel, cutoff, settings).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        stats = rows.agg(F.count(F.lit(1)).alias("n"), F.sum("cible").alias("p")).first()
-        positives = {
-            r["fold"]: r["p"] for r in rows.groupBy("fold").agg(F.sum("cible").alias("p")).collect()
-        }
+        folds = rows.groupBy("fold").agg(F.count(F.lit(1)).alias("n"), F.sum("cible").alias("p"))
+        by_fold = {r["fold"]: r for r in folds.collect()}  # one row per fold: one Spark action
+        positives = {fold: r["p"] for fold, r in by_fold.items()}
+        stats = {k: sum(r[k] or 0 for r in by_fold.values()) for k in ("n", "p")}
         empty = [f for f in ("train", "validation") if not positives.get(f)]
         if empty:
             raise ValueError(
