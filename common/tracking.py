@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import mlflow
@@ -24,6 +25,8 @@ def use_tracking(cfg: MlflowSettings, experiment: str | None = None) -> str:
     artifacts under ``artifact_root/<experiment>``. Every experiment is marked as model training
     (``mlflow.experimentKind``), so the UI shows its runs first.
     """
+    # a job's log is read after the fact: no progress bars for artifact transfers
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     if cfg.tracking_uri.startswith(_SQLITE):
         Path(cfg.tracking_uri[len(_SQLITE) :]).parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(cfg.tracking_uri)

@@ -1,7 +1,9 @@
 """The operational tables of ingest: what each file of each batch became.
 
-- ``ops/ingest_runs``: one row per file per batch (counts, status, fingerprint);
-  written last, it marks the batch as committed;
+- ``ops/ingest_runs``: one row per file per batch (counts, status, fingerprint). Rows with
+  ``committed`` true are written last and mark the batch as committed; a rejected batch
+  leaves rows with ``committed`` false (its files, those at fault ``refused``), replaced by
+  the batch's next attempt, and never touching a committed batch's rows;
 - ``ops/quarantine``: every line (or, for wide files, record) not accepted as is,
   with its raw text and the reason; ``disposition`` says what happened to it:
   ``rejected`` (not in bronze), ``skipped`` (filtered by a documented rule),
@@ -15,20 +17,24 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from common import delta_io
-from ingestion.quality import Outcome
+
+if TYPE_CHECKING:  # great-expectations is not imported by the readers of these tables
+    from ingestion.quality import Outcome
 
 INGEST_RUNS_SCHEMA = (
     "batch_id string, source_file string, source string, status string, message string, "
     "fingerprint string, bytes long, lines_read long, blank_lines long, lines_accepted long, "
     "lines_quarantined long, lines_rejected long, lines_skipped long, lines_field_nulled long, "
     "records_written long, records_quarantined long, dq_warnings int, dq_errors int, "
-    "committed_at timestamp"
+    "committed_at timestamp, committed boolean"
 )
+COMMITTED_STATUSES = ("ingested", "unknown_file", "duplicate")
 QUARANTINE_SCHEMA = (
     "batch_id string, source string, source_file string, line_number long, raw_line string, "
     "disposition string, reason string, ingested_at timestamp"
@@ -44,7 +50,9 @@ DQ_SCHEMA = (
 class FileReport:
     source_file: str
     source: str | None
-    status: str  # ingested | unknown_file | duplicate; refused (run report only: batch rejected)
+    # committed batch: ingested | unknown_file | duplicate; rejected batch: refused (the file is
+    # at fault) | not_committed (the batch was rejected for another file) | unknown_file
+    status: str
     message: str = ""
     fingerprint: str = ""
     bytes: int = 0
@@ -61,18 +69,37 @@ class FileReport:
     dq_errors: int = 0
     extra: dict = field(default_factory=dict, repr=False)
 
-    def row(self, batch_id: str, committed_at: dt.datetime) -> dict:
+    def row(self, batch_id: str, at: dt.datetime, committed: bool) -> dict:
         out = {k: v for k, v in asdict(self).items() if k != "extra"}
-        return {"batch_id": batch_id, **out, "committed_at": committed_at}
+        return {"batch_id": batch_id, **out, "committed_at": at, "committed": committed}
+
+
+def committed_runs(runs: DataFrame) -> DataFrame:
+    """The rows of committed batches (a lake written before ``committed`` existed has only
+    those)."""
+    if "committed" not in runs.columns:
+        return runs
+    return runs.where(F.coalesce(F.col("committed"), F.lit(True)))
 
 
 def previous_runs(spark: SparkSession, path: str) -> DataFrame | None:
-    return delta_io.read(spark, path) if delta_io.exists(spark, path) else None
+    """The committed batches' rows of ``ops/ingest_runs``, or None."""
+    return committed_runs(delta_io.read(spark, path)) if delta_io.exists(spark, path) else None
 
 
-def write_runs(spark, path: str, batch_id: str, reports: list[FileReport], at: dt.datetime) -> None:
-    frame = spark.createDataFrame([r.row(batch_id, at) for r in reports], INGEST_RUNS_SCHEMA)
-    replace_batch(frame, path, batch_id)
+def write_runs(spark, path: str, batch_id: str, reports: list[FileReport], at: dt.datetime,
+               committed: bool = True) -> None:  # fmt: skip
+    """A committed batch replaces every row of the batch; a rejected attempt replaces only the
+    batch's uncommitted rows, so an earlier commit of the batch stays on record."""
+    rows = [r.row(batch_id, at, committed) for r in reports]
+    frame = spark.createDataFrame(rows, INGEST_RUNS_SCHEMA)
+    if delta_io.exists(spark, path) and "committed" not in delta_io.read(spark, path).columns:
+        spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS (committed boolean)")  # older lakes
+    if committed or not delta_io.exists(spark, path):
+        replace_batch(frame, path, batch_id)
+    else:
+        where = f"batch_id = '{batch_id}' AND committed = false"
+        delta_io.write(frame, path, mode="overwrite", replace_where=where)
 
 
 def write_dq(spark, path: str, batch_id: str, outcomes: list[Outcome], at: dt.datetime) -> None:

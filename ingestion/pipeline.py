@@ -2,8 +2,10 @@
 
 Nothing is written to the lake before every file of the batch has been read,
 checked and validated: a fatal file problem or a failed ``error`` rule rejects the
-whole batch. The commit replaces the batch's rows of each table (``replaceWhere``
-on ``batch_id``), so a rerun converges, and ends with ``ops/ingest_runs``.
+whole batch, which then leaves only its files' rows in ``ops/ingest_runs``
+(``committed`` false, the files at fault ``refused``). The commit replaces the batch's
+rows of each table (``replaceWhere`` on ``batch_id``), so a rerun converges, and ends
+with ``ops/ingest_runs``.
 A batch already committed from the same files is not ingested again.
 """
 
@@ -181,6 +183,18 @@ def _commit_source(lake: Lake, batch_id: str, name: str, source: _Source, stamp:
     )  # fmt: skip
 
 
+def _reject(spark: SparkSession, lake: Lake, run_dir: Path, result: BatchResult,
+            problems: list[str], started: dt.datetime) -> BatchRejected:  # fmt: skip
+    """The batch is rejected: its run report, and its files in ``ops/ingest_runs`` as not
+    committed (those at fault ``refused``, the others ``not_committed``)."""
+    for f in result.files:
+        if f.status == "ingested":
+            f.status, f.message = "not_committed", "the batch was rejected for another file"
+    report = _write_report(run_dir / "report.json", result, problems)
+    books.write_runs(spark, lake.ingest_runs, result.batch_id, result.files, started, False)
+    return BatchRejected(result.batch_id, problems, report)
+
+
 def _write_report(path: Path, result: BatchResult, problems: list[str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     quality = [{"source": o.source, "expectation": o.rule.name, "description": o.rule.description,
@@ -244,9 +258,7 @@ def ingest_batch(spark: SparkSession, lake: Lake, expectations_dir: Path, runs_d
         _refuse(f, ([missing[f.raw.source]] if f.raw.source in missing else []) + unusable)
         problems += unusable
     if problems:
-        raise BatchRejected(
-            batch_id, problems, _write_report(run_dir / "report.json", result, problems)
-        )
+        raise _reject(spark, lake, run_dir, result, problems, started)
 
     sources: dict[str, _Source] = {}
     mismatches: list[str] = []  # headers that fit none of their file's lines
@@ -262,9 +274,7 @@ def ingest_batch(spark: SparkSession, lake: Lake, expectations_dir: Path, runs_d
             result.timed("parse", began)
             result.timed(f"parse:{f.raw.source}", began)
         if mismatches:
-            raise BatchRejected(
-                batch_id, mismatches, _write_report(run_dir / "report.json", result, mismatches)
-            )
+            raise _reject(spark, lake, run_dir, result, mismatches, started)
         validator = Validator(run_dir, today)
         for name in sorted({f.raw.source for f in kept}):
             group = [f for f in kept if f.raw.source == name]
@@ -288,9 +298,9 @@ def ingest_batch(spark: SparkSession, lake: Lake, expectations_dir: Path, runs_d
                   f"{o.element_count} rows)" for o in result.outcomes
                   if not o.success and o.rule.severity == "error"]  # fmt: skip
         if failed:
-            raise BatchRejected(
-                batch_id, failed, _write_report(run_dir / "report.json", result, failed)
-            )
+            for f in kept:
+                _refuse(f, [p for p in failed if p.startswith(f"{f.raw.source}: ")])
+            raise _reject(spark, lake, run_dir, result, failed, started)
 
         quarantine = []
         for name, source in sources.items():

@@ -15,9 +15,11 @@ import re
 import sys
 from pathlib import Path
 
+from pyspark.sql import SparkSession
+
 from common import delta_io
 from common.cli import job_parser, load_settings, start
-from common.config import ConfigError
+from common.config import ConfigError, Settings
 from common.lake import Lake
 from ingestion.pipeline import BatchRejected, BatchResult, ingest_batch
 from ingestion.quality import load_suites
@@ -66,23 +68,31 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as exc:
         sys.exit(f"error: {exc}")
     settings, spark = start(args, "ingest")
+    try:
+        code = run(spark, settings, args)
+    finally:
+        spark.stop()
+    sys.exit(code)
+
+
+def run(spark: SparkSession, settings: Settings, args: argparse.Namespace) -> int:
+    """Ingest the batch and print the outcome; the job's exit code: 0 done, 1 refused, 3 lost
+    its commit to another job."""
     lake = Lake.from_settings(settings)
+    expectations = Path(settings.ingest.expectations_dir)
     try:
         result = ingest_batch(
             spark, lake, expectations, Path(settings.ingest.runs_dir),
             args.raw, args.batch, force=args.force,
         )  # fmt: skip
-    except ConfigError as exc:  # a suite changed since the check above
-        spark.stop()
-        sys.exit(f"error: {exc}")
+    except (ConfigError, FileNotFoundError) as exc:  # a suite changed since the check, no raw
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except BatchRejected as exc:
         print(f"error: {exc}", file=sys.stderr)
         if exc.report:
             print(f"report: {exc.report}", file=sys.stderr)
-        spark.stop()
-        sys.exit(1)
-    except FileNotFoundError as exc:
-        sys.exit(f"error: {exc}")
+        return 1
     except Exception as exc:
         if not delta_io.commit_conflict(exc):
             raise
@@ -95,8 +105,7 @@ def main(argv: list[str] | None = None) -> None:
             "a batch already complete is skipped.",
             file=sys.stderr,
         )
-        spark.stop()
-        sys.exit(3)
+        return 3
     if result.already_ingested:
         print(f"batch {args.batch} was already ingested from these files: nothing to do")
     else:
@@ -105,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"report:    {result.report}")
         if result.data_docs:
             print(f"data docs: {result.data_docs}")
-    spark.stop()
+    return 0
 
 
 if __name__ == "__main__":

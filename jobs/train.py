@@ -53,9 +53,13 @@ def main(argv: list[str] | None = None) -> None:
     if before is not None:
         label = f"champion before (v{before.version})"
         if before.test_aucpr is None:
-            print(f"{label:26}       -   (its variables are gone: not comparable, kept)")
+            print(f"{label:26}       -   ({before.compared_on}: not comparable, kept)")
         else:
-            print(f"{label:26} {before.test_aucpr:>7.3f}   (on this run's test rows)")
+            print(
+                f"promotion: {before.compared_on}, {before.rows} rows ({before.positives} "
+                f"positives): champion v{before.version} AUCPR {before.test_aucpr:.3f}, this "
+                f"run's split model {before.challenger_aucpr:.3f}"
+            )
     if result.oracle_aucpr is not None:
         ratio = m["model_oracle_ratio"]
         print(

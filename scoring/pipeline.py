@@ -23,6 +23,7 @@ from common.config import Settings
 from common.lake import Lake
 from common.tracking import use_tracking
 from features.catalog import GROUPS
+from ingestion import bookkeeping as books
 from scoring import alerts, explain, table
 from training.predict import booster_bytes, predict
 
@@ -124,9 +125,10 @@ def explanations(
 
 
 def _batch_id(spark: SparkSession, lake: Lake) -> str:
-    if not delta_io.exists(spark, lake.ingest_runs):
+    runs = books.previous_runs(spark, lake.ingest_runs)
+    if runs is None:
         return "unknown"
-    latest = delta_io.read(spark, lake.ingest_runs).agg(F.max("batch_id")).first()[0]
+    latest = runs.agg(F.max("batch_id")).first()[0]
     return latest or "unknown"
 
 

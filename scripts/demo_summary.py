@@ -19,6 +19,7 @@ from common.lake import Lake
 from common.secrecy import KEY_ENV, KEY_FILE_ENV, SecrecyError, pseudonymiser
 from common.tracking import use_tracking
 from features.catalog import catalog
+from ingestion import bookkeeping as books
 from scoring.export import company_list
 
 
@@ -34,7 +35,7 @@ def main() -> None:
     settings, spark = start(args, "demo-summary")
     lake = Lake.from_settings(settings)
     runs = (
-        delta_io.read(spark, lake.ingest_runs)
+        books.committed_runs(delta_io.read(spark, lake.ingest_runs))
         .agg(
             F.sum("lines_read"),
             F.sum("lines_accepted"),

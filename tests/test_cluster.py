@@ -390,8 +390,8 @@ def test_the_same_batch_ingested_twice_at_once_has_no_duplicates(
     results = [finish(p) for p in [submit(*args, options=one_core) for _ in range(2)]]
     codes = sorted(code for code, _ in results)
     # Whether the two commits met depends on the cluster's timing (this outcome is checked
-    # either way; the conflict path is not forced here): the first job commits, and a job that
-    # lost a commit says why, clearly.
+    # either way; the conflict itself is forced in tests/test_ingest.py, the job that loses
+    # its commit exits 3): the first job commits, and a job that lost a commit says why.
     assert codes[0] == 0, [out[-3000:] for _, out in results]
     for code, out in results:
         if code != 0:

@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -183,10 +184,21 @@ def test_an_unusable_file_rejects_the_batch_and_leaves_the_lake(
         run(spark, lake, raw, "2024-02", tmp_path)
     assert f"sigfaible_cotisation.csv: {problem}" in str(rejected.value)
     assert "nothing committed" in str(rejected.value)
-    assert table_state(spark, lake) == before
+    after = table_state(spark, lake)
+    runs_before, _ = before.pop("ops/ingest_runs"), after.pop("ops/ingest_runs")
+    assert after == before  # no data table moved
     files = {f["source_file"]: f for f in json.loads(rejected.value.report.read_text())["files"]}
     assert files["sigfaible_cotisation.csv"]["status"] == "refused"
     assert problem in files["sigfaible_cotisation.csv"]["message"]
+    # ops/ingest_runs: the committed batch as it was, the rejected one's files not committed
+    runs = delta_io.read(spark, lake.ingest_runs)
+    assert sorted(map(str, runs.where("committed").collect())) == runs_before[1]
+    refused = {r.source_file: r for r in runs.where("NOT committed").collect()}
+    assert {n: (r.batch_id, r.status) for n, r in refused.items()} == {
+        "sigfaible_cotisation.csv": ("2024-02", "refused"),
+        "sigfaible_pcoll.csv": ("2024-02", "not_committed"),
+    }
+    assert problem in refused["sigfaible_cotisation.csv"].message
 
 
 def test_a_failed_error_rule_rejects_the_batch(spark, settings, tmp_path: Path) -> None:
@@ -198,7 +210,21 @@ def test_a_failed_error_rule_rejects_the_batch(spark, settings, tmp_path: Path) 
     with pytest.raises(BatchRejected, match=r"cotisation: siret is not 14 digits .* 5 of 100 rows"):
         run(spark, lake, raw, "2024-01", tmp_path)
     assert not (Path(lake.root) / "bronze").exists()
-    assert not (Path(lake.root) / "ops").exists()
+    assert sorted(p.name for p in (Path(lake.root) / "ops").iterdir()) == ["ingest_runs"]
+    (refused,) = delta_io.read(spark, lake.ingest_runs).collect()
+    assert (refused.source_file, refused.status, refused.committed) == (
+        "sigfaible_cotisation.csv",
+        "refused",
+        False,
+    )
+    assert refused.message.startswith("cotisation: siret is not 14 digits")
+    assert refused.lines_read == 100  # parsed and counted before validation refused it
+
+    # the corrected delivery commits the batch: its rows replace the refused attempt's
+    (raw / "sigfaible_cotisation.csv").write_text(COTISATION_HEADER + cotisation_lines(100))
+    run(spark, lake, raw, "2024-01", tmp_path)
+    runs = delta_io.read(spark, lake.ingest_runs).collect()
+    assert [(r.status, r.committed, r.lines_accepted) for r in runs] == [("ingested", True, 100)]
 
 
 # --- edge cases of a delivery that ingest ------------------------------------------------------
@@ -310,7 +336,15 @@ def test_a_source_without_a_suite_rejects_the_batch(spark, settings, tmp_path: P
                "'source: cotisation'); files: sigfaible_cotisation.csv, "
                "sigfaible_cotisation_202402.csv")  # fmt: skip
     assert rejected.value.problems == [problem]
-    assert not Path(lake.root).exists()
+    assert sorted(p.relative_to(lake.root).as_posix() for p in Path(lake.root).glob("*/*")) == [
+        "ops/ingest_runs"
+    ]
+    runs = delta_io.read(spark, lake.ingest_runs).where("NOT committed")
+    assert sorted((r.source_file, r.status) for r in runs.collect()) == [
+        ("sigfaible_cotisation.csv", "refused"),
+        ("sigfaible_cotisation_202402.csv", "refused"),
+        ("sigfaible_pcoll.csv", "not_committed"),
+    ]
     files = {f["source_file"]: f for f in json.loads(rejected.value.report.read_text())["files"]}
     assert [(name, f["status"]) for name, f in sorted(files.items()) if f["status"] == "refused"] == [
         ("sigfaible_cotisation.csv", "refused"), ("sigfaible_cotisation_202402.csv", "refused")
@@ -461,4 +495,58 @@ def test_the_job_reports_a_rejected_batch(tmp_path: Path) -> None:
     assert json.loads(report.read_text())["problems"] == [
         "sigfaible_cotisation.csv: the file is empty"
     ]
-    assert not (tmp_path / "lake").exists()
+    assert not (tmp_path / "lake" / "bronze").exists()  # only ops/ingest_runs records it
+
+
+# --- two jobs ingesting the same batch at once -------------------------------------------------
+
+
+def test_a_job_that_loses_its_commit_to_another_exits_3(
+    spark, settings, tmp_path, monkeypatch, capsys
+) -> None:
+    """The conflict is forced: the job's bronze write waits, once its transaction has read the
+    table, until another ingest of the same batch has committed; its commit must then fail,
+    and the job say so (exit code 3) with nothing duplicated."""
+    from holding import held_at_first_row, release, wait_until_held
+
+    from ingestion import pipeline
+    from jobs import ingest as job
+
+    raw = delivery(tmp_path / "raw", {"sigfaible_cotisation.csv": COTISATION_HEADER
+                                      + cotisation_lines(20)})  # fmt: skip
+    lake = lake_for(tmp_path, settings)
+    held_dir = tmp_path / "held"
+    held_dir.mkdir()
+    job_settings = settings.model_copy(update={
+        "lake": settings.lake.model_copy(update={"root": lake.root}),
+        "ingest": settings.ingest.model_copy(update={"expectations_dir": str(EXPECTATIONS),
+                                                     "runs_dir": str(tmp_path / "runs")}),
+    })  # fmt: skip
+    args = job.parse_args(["--raw", str(raw), "--batch", "2024-02"])
+    run(spark, lake, delivery(tmp_path / "first", {"sigfaible_cotisation.csv": COTISATION_HEADER
+                                                   + cotisation_lines(3)}), "2024-01", tmp_path)  # fmt: skip
+
+    commit_source = pipeline._commit_source
+
+    def held_commit(lake_, batch_id, name, source, stamp, derived):
+        source.flagged = held_at_first_row(source.flagged, held_dir, "source_file")
+        return commit_source(lake_, batch_id, name, source, stamp, derived)
+
+    monkeypatch.setattr(pipeline, "_commit_source", held_commit)
+    with ThreadPoolExecutor(1) as pool:
+        held = pool.submit(job.run, spark, job_settings, args)
+        wait_until_held(held_dir, held, "bronze write")
+        other = run(spark, lake, raw, "2024-02", tmp_path)  # the other job, start to end
+        release(held_dir)
+        code = held.result(timeout=300)
+    err = capsys.readouterr().err
+    assert code == 3, err[-3000:]
+    assert "error: batch 2024-02: another job committed to the same tables" in err
+    assert "Run the same command again" in err
+    assert not other.already_ingested
+    # the other job's commit stands, once: no row doubled
+    bronze = delta_io.read(spark, lake.bronze("cotisation")).where("batch_id = '2024-02'")
+    assert bronze.count() == bronze.dropDuplicates(["source_file", "line_number"]).count() == 20
+    # run again, as the message says: the batch is complete, nothing to do
+    assert job.run(spark, job_settings, args) == 0
+    assert "already ingested from these files: nothing to do" in capsys.readouterr().out

@@ -151,7 +151,11 @@ def test_no_variable_looks_ahead(spark, world) -> None:
         spark.catalog.clearCache()
         return frame.reset_index(drop=True)
 
-    before, after = rows(bronze), rows(perturbed(bronze, cut))
+    # before: the world's panel as its job wrote it, from the same bronze and settings
+    written = delta_io.read(spark, world.lake.panel).where(F.col("periode") <= F.lit(cut))
+    before = written.select("siret", "periode", *names).toPandas()
+    before = before.sort_values(["siret", "periode"]).reset_index(drop=True)
+    after = rows(perturbed(bronze, cut))
     assert len(before) == len(after) > 1000
     assert (before[["siret", "periode"]] == after[["siret", "periode"]]).all().all()
     values_before, values_after = before[names].to_numpy(float), after[names].to_numpy(float)

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from delta.tables import DeltaTable
+from holding import held_at_first_row, release, wait_until_held
 from pyspark.sql import functions as F
 
 from common import delta_io
@@ -220,47 +219,24 @@ def _score_rows(spark, period: str, sirets: list[str], score: float):
     return spark.createDataFrame(rows, table.SCHEMA)
 
 
-def _held_at_first_row(frame, folder: Path):
-    """``frame`` whose evaluation, the first time only, says "started" and waits for "go":
-    the MERGE reading it has opened its transaction, and the test commits meanwhile."""
-    started, go = str(folder / "started"), str(folder / "go")
-
-    def identity(value):  # no type hints: they would make Spark guess a pandas UDF
-        import os
-        import time
-
-        try:
-            os.close(os.open(started, os.O_CREAT | os.O_EXCL))
-        except FileExistsError:
-            return value
-        deadline = time.monotonic() + 120
-        while not os.path.exists(go) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return value
-
-    return frame.withColumn("siret", F.udf(identity, "string")("siret"))
-
-
 @pytest.mark.slow
 def test_period_merge_retries_after_a_concurrent_commit(spark, tmp_path, caplog) -> None:
     path = str(tmp_path / "scores")
     table.merge_period(spark, path, _score_rows(spark, "2021-05-01", ["00000000100011"], 0.1),
                        "2021-05-01")  # fmt: skip
-    source = _held_at_first_row(
-        _score_rows(spark, "2021-05-01", ["00000000100011", "00000000200012"], 0.2), tmp_path
+    source = held_at_first_row(
+        _score_rows(spark, "2021-05-01", ["00000000100011", "00000000200012"], 0.2),
+        tmp_path,
+        "siret",
     )
     other = _score_rows(spark, "2021-04-01", ["00000000300013"], 0.3)
     caplog.set_level(logging.WARNING, logger="scoring.table")
     with ThreadPoolExecutor(1) as pool:
         held = pool.submit(table.merge_period, spark, path, source, "2021-05-01")
-        deadline = time.monotonic() + 120
-        while not (tmp_path / "started").exists():  # its transaction has read the table
-            assert not held.done(), held.result()
-            assert time.monotonic() < deadline, "the held MERGE never started"
-            time.sleep(0.05)
+        wait_until_held(tmp_path, held, "MERGE")
         before = delta_io.latest_version(spark, path)
         table.merge_period(spark, path, other, "2021-04-01")  # another period, meanwhile
-        (tmp_path / "go").touch()
+        release(tmp_path)
         attempts = held.result(timeout=300)
     assert attempts == 2
     retries = [r.getMessage() for r in caplog.records if "retrying the MERGE" in r.getMessage()]

@@ -231,41 +231,82 @@ def test_training_run_is_logged_registered_and_beats_chance(trained) -> None:
         assert source["path"] == trained.world.lake.panel
         assert str(source["delta_table_version"]) == params["panel.delta_version"]
         assert panel_input.dataset.name == f"gold/panel@v{params['panel.delta_version']}"
-    # promotion: the first model had no champion to compare with; both figures logged
+    # promotion: the first model had no champion to compare with, so nothing was compared
     assert result.champion_before is None and params["promotion.champion_version"] == "none"
-    assert metrics["promotion_challenger_test_aucpr"] == metrics["test_aucpr"]
+    assert not [m for m in metrics if m.startswith("promotion_")]
+    # the refit model keeps beside it the split model its test rows measured, and its split
+    assert "split_model" in {a.path for a in client.list_artifacts(result.run_id)}
+    evaluation = mlflow.models.get_model_info(f"models:/{name}@champion").metadata["evaluation"]
+    assert evaluation == {
+        "model": "split_model/model.ubj",
+        "seed": trained.settings.training.seed,
+        "test_share": trained.settings.training.test_share,
+        "train_last_month": params["split.train_last_month"],
+    }
 
 
 def test_promotion_needs_a_higher_aucpr_on_the_same_rows() -> None:
     from training.pipeline import Champion, beats
 
-    assert beats(0.10, None)  # no champion yet
-    assert beats(0.21, Champion("3", 0.20)) and not beats(0.20, Champion("3", 0.20))
-    assert not beats(0.90, Champion("3", None))  # a champion that cannot be measured stays
+    assert beats(None)  # no champion yet
+    assert beats(Champion("3", 0.20, 0.21, 500, 9)) and not beats(Champion("3", 0.20, 0.20, 500, 9))
+    assert not beats(Champion("3", None))  # a champion that cannot be measured stays
+    assert not beats(Champion("3", None, None, 500, 0))  # no positive to compare on
+
+
+def test_rows_a_champion_never_learnt_from(spark) -> None:
+    """Its test companies (by its seed and test share) at any month, and any company after its
+    last training month; not its training or validation companies up to that month."""
+    from training.pipeline import unseen_by
+    from training.split import company_bucket
+
+    rows = spark.createDataFrame(
+        [(s, m) for s in ("111111111", "222222222", "333333333", "444444444") for m in (250, 251)],
+        "siren string, month_index int",
+    ).withColumn("bucket", company_bucket(7))
+    evaluation = {"seed": 7, "test_share": 0.3, "train_last_month": "2020-11"}  # index 250
+    got = rows.where(unseen_by(evaluation)).collect()
+    expected = [r for r in rows.collect() if r["bucket"] < 0.3 or r["month_index"] > 250]
+    assert sorted(map(tuple, got)) == sorted(map(tuple, expected))
+    assert {r["month_index"] for r in got} == {250, 251} and len(got) < 8  # both cases present
 
 
 @pytest.mark.slow
-def test_champion_is_measured_on_the_challengers_test_rows(spark, trained) -> None:
-    """Promotion compares the champion and the new model on the same rows (the new model's test
-    rows), not each model's own test AUCPR, measured on other months and companies."""
-    from training.pipeline import measure_champion, prepare
+def test_champion_is_measured_on_rows_it_never_learnt_from(spark, trained) -> None:
+    """Promotion compares the champion and the new model on the same rows, rows neither learnt
+    from: the refit champion trained on nearly all of this panel's labelled rows (it once scored
+    0.40 against 0.14 there and could never be replaced), so its split model is compared.
+    Measured against its own split model, the champion ties and is kept."""
+    from training.pipeline import beats, measure_champion, prepare
 
+    client = MlflowClient(trained.uri)
+    run_id = trained.result.run_id
+    split_path = mlflow.artifacts.download_artifacts(
+        run_id=run_id, artifact_path="split_model/model.ubj", tracking_uri=trained.uri
+    )
+    split_model = xgb.Booster()
+    split_model.load_model(split_path)
     prepared = prepare(spark, trained.world.lake, trained.settings)
     try:
         test = prepared.fold("test")
+        test_rows = test.count()
         champion = measure_champion(
-            MlflowClient(trained.uri), trained.settings.mlflow.registered_model, test
+            client, trained.settings.mlflow.registered_model, test, split_model
         )
-        name = trained.settings.mlflow.registered_model
-        booster = mlflow.xgboost.load_model(f"models:/{name}@champion")
         rows = test.select("cible", *model_features()).toPandas()  # a small test world
     finally:
         prepared.folds.unpersist()
     assert champion.version == trained.result.model_version
+    assert champion.rows == test_rows  # the same seed and share: its test companies are these
+    assert champion.positives == int(rows["cible"].sum()) > 0
     expected = average_precision_score(
-        rows["cible"], booster.predict(frame_matrix(rows, model_features()))
+        rows["cible"], split_model.predict(frame_matrix(rows, model_features()))
     )
     assert champion.test_aucpr == pytest.approx(expected, abs=2e-3)  # scores binned at 1e-4
+    assert champion.test_aucpr == champion.challenger_aucpr
+    test_aucpr = client.get_run(run_id).data.metrics["test_aucpr"]
+    assert champion.test_aucpr == pytest.approx(test_aucpr, abs=1e-9)  # not the refit's figure
+    assert not beats(champion)
 
 
 @pytest.mark.slow

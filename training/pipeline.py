@@ -16,10 +16,10 @@ import pandas as pd
 import xgboost as xgb
 from mlflow import MlflowClient
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from common import delta_io
+from common import delta_io, months
 from common.config import Settings, TrainingSettings, flatten
 from common.lake import Lake
 from common.naf import SECTOR_GROUP_OF_SECTION
@@ -30,7 +30,14 @@ from training.fitting import Fitted, Trial, fit_pair, refit, thresholds
 from training.metrics import Curve, brier, score_histogram
 from training.models import baseline_scores, with_company_weights
 from training.predict import booster_bytes, predict
-from training.split import Boundaries, assign, boundaries, check_history, usable
+from training.split import (
+    Boundaries,
+    assign,
+    boundaries,
+    check_history,
+    company_bucket,
+    usable,
+)
 
 log = logging.getLogger(__name__)
 KEEP = ["siren", "periode", "cible", "code_region", "sector_group"]
@@ -182,21 +189,44 @@ def _oracle(spark: SparkSession, test: DataFrame, truth_path: str | None) -> Cur
 
 @dataclass
 class Champion:
-    """The champion before this training, measured on this training's test rows."""
+    """The champion before this training and this training's model, measured on the same rows:
+    this training's test rows that the champion's measured model never learnt from."""
 
     version: str
     test_aucpr: float | None  # None when it cannot score these rows (its variables are gone)
+    challenger_aucpr: float | None = None  # this training's split model on the same rows
+    rows: int = 0
+    positives: int = 0
+    compared_on: str = ""  # which champion model, on which rows (logged on the run)
 
 
-def measure_champion(client: MlflowClient, name: str, test: DataFrame) -> Champion | None:
-    """The current champion scored on the challenger's test rows, so that promotion compares two
-    models on the same rows (each model's own test AUCPR was measured on other months and
-    companies). A champion refit on every labelled row may have seen some of these rows: the
-    comparison then leans toward the champion, never toward a new model."""
+def unseen_by(evaluation: dict) -> Column:
+    """Rows a model recorded with ``evaluation`` (its split: seed, test share, last training
+    month) never learnt from, neither in training nor in validation: its test companies, or
+    months after its last training month."""
+    last = months.index(evaluation["train_last_month"])
+    bucket = company_bucket(int(evaluation["seed"]))
+    return (bucket < float(evaluation["test_share"])) | (F.col("month_index") > last)
+
+
+def _aucpr(rows: DataFrame, booster: xgb.Booster) -> float:
+    scored = predict(rows, booster_bytes(booster), list(booster.feature_names or []), KEEP)
+    return Curve.from_histogram(score_histogram(scored, "score")).average_precision()
+
+
+def measure_champion(
+    client: MlflowClient, name: str, test: DataFrame, challenger: xgb.Booster
+) -> Champion | None:
+    """The current champion and the ``challenger`` (this training's split model) on the same
+    rows. The registered champion may be refit on every labelled row, these included: what is
+    compared is the model its run measured (its split model, kept beside it) on this
+    training's test rows that this model never learnt from (neither its training nor its
+    validation rows). A champion with no recorded split is scored on every test row, which
+    leans toward keeping it."""
     found = registry.champion(client, name)
     if found is None:
         return None
-    version_number, booster = found
+    version_number, booster, evaluation = found
     features = list(booster.feature_names or [])
     missing = sorted(set(features) - set(test.columns))
     if missing:
@@ -205,19 +235,43 @@ def measure_champion(client: MlflowClient, name: str, test: DataFrame) -> Champi
             "cannot be measured on the new test rows, no automatic promotion",
             version_number, len(missing), missing[0],
         )  # fmt: skip
-        return Champion(version_number, None)
-    scored = predict(test, booster_bytes(booster), features, KEEP)
-    ap = Curve.from_histogram(score_histogram(scored, "score")).average_precision()
-    log.info("champion (version %s) on this training's test rows: AUCPR %.4f", version_number, ap)
-    return Champion(version_number, ap)
+        return Champion(version_number, None, compared_on="not comparable: variables gone")
+    if evaluation is None:
+        rows, basis = test, "registered champion, every test row (its training rows unknown)"
+    else:
+        rows = test.where(unseen_by(evaluation))
+        basis = (
+            "champion's split model, test rows it never learnt from "
+            f"(its test companies or months after {evaluation['train_last_month']})"
+        )
+    rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        counted = rows.agg(F.count(F.lit(1)), F.sum("cible")).first()
+        count, positives = int(counted[0]), int(counted[1] or 0)
+        if not positives:
+            log.warning(
+                "no positive among the %d test rows the champion (version %s) never learnt "
+                "from: not comparable, no automatic promotion", count, version_number,
+            )  # fmt: skip
+            return Champion(version_number, None, None, count, 0, basis)
+        ap, mine = _aucpr(rows, booster), _aucpr(rows, challenger)
+    finally:
+        rows.unpersist()
+    log.info(
+        "on %d test rows (%d positives) %s: champion (version %s) AUCPR %.4f, this model %.4f",
+        count, positives, basis, version_number, ap, mine,
+    )  # fmt: skip
+    return Champion(version_number, ap, mine, count, positives, basis)
 
 
-def beats(test_aucpr: float, champion: Champion | None) -> bool:
+def beats(champion: Champion | None) -> bool:
     """Whether a new model may replace the champion automatically: there is none, or the new
-    model's AUCPR is higher on the same (the new model's) test rows."""
+    model's AUCPR is higher on the same rows, rows neither model learnt from."""
     if champion is None:
         return True
-    return champion.test_aucpr is not None and test_aucpr > champion.test_aucpr
+    if champion.test_aucpr is None or champion.challenger_aucpr is None:
+        return False
+    return champion.challenger_aucpr > champion.test_aucpr
 
 
 @dataclass
@@ -312,7 +366,8 @@ def _log_model_run(
     settings: Settings,
     panel_version: int,
     promotion: dict[str, float],
-    champion_version: str | None,
+    champion: Champion | None,
+    boundaries_: Boundaries,
 ):
     """The XGBoost run (a child of the training's run): parameters, metrics, plots, trials; the
     model logged and registered."""
@@ -330,8 +385,8 @@ def _log_model_run(
                 "model.trained_on": "every labelled row" if settings.training.refit else "split",
                 "model.training_rows": str(refit_rows),
                 "search.trials": str(len(fitted.trials)),
-                "promotion.champion_version": champion_version or "none",
-                "promotion.compared_on": "this run's test rows",
+                "promotion.champion_version": champion.version if champion else "none",
+                "promotion.compared_on": champion.compared_on if champion else "none",
                 **{f"xgboost.{k}": str(v) for k, v in fitted.best.params.items()},
             }
         )
@@ -361,7 +416,17 @@ def _log_model_run(
         )
         if len(fitted.trials) > 1:
             _log_trials(experiment_id, fitted.trials, fitted.best)
+        cfg = settings.training
+        measured_model = "registered"
+        if booster is not fitted.best.booster:  # refit: keep the model the test rows measured
+            measured_model = registry.log_split_model(fitted.best.booster)
         metadata = {
+            "evaluation": {  # what promotion needs to compare later models on unseen rows
+                "model": measured_model,
+                "seed": cfg.seed,
+                "test_share": cfg.test_share,
+                "train_last_month": months.label(boundaries_.train_last),
+            },
             "thresholds": model_eval.thresholds,
             "catalog_version": version(),
             "panel_delta_version": panel_version,
@@ -414,7 +479,9 @@ def train(
     name = settings.mlflow.registered_model
     try:
         measured = fit_and_measure(spark, prepared, cfg, workers, truth_path)
-        champion_before = measure_champion(client, name, prepared.fold("test"))
+        champion_before = measure_champion(
+            client, name, prepared.fold("test"), measured.fitted.best.booster
+        )
         started = time.monotonic()
         booster, refit_rows = final_booster(prepared, measured.fitted, cfg, workers)
         measured.fitted.seconds["refit"] = time.monotonic() - started
@@ -433,9 +500,14 @@ def train(
 
     common = _common_params(settings, lake, prepared, workers, measured.oracle is not None)
     test_aucpr = measured.model.metrics["test_aucpr"]
-    promotion = {"promotion_challenger_test_aucpr": test_aucpr}
+    promotion = {}
     if champion_before is not None and champion_before.test_aucpr is not None:
-        promotion["promotion_champion_test_aucpr"] = champion_before.test_aucpr
+        promotion = {
+            "promotion_champion_test_aucpr": champion_before.test_aucpr,
+            "promotion_challenger_test_aucpr": champion_before.challenger_aucpr,
+            "promotion_rows": float(champion_before.rows),
+            "promotion_positives": float(champion_before.positives),
+        }
     stamp = time.strftime("%Y-%m-%d %H:%M")
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"training {stamp}") as parent:
         mlflow.set_tags({"model_type": "training", "catalog_version": version()})
@@ -444,11 +516,10 @@ def train(
         )
         run, info = _log_model_run(
             experiment_id, common, measured, booster, refit_rows, sample, settings,
-            prepared.panel_version, promotion,
-            champion_before.version if champion_before else None,
+            prepared.panel_version, promotion, champion_before, prepared.boundaries,
         )  # fmt: skip
         version_number = str(info.registered_model_version)
-        promoted = promote or (cfg.auto_promote and beats(test_aucpr, champion_before))
+        promoted = promote or (cfg.auto_promote and beats(champion_before))
         registry.set_aliases(client, name, version_number, promoted)
         mlflow.set_tags({"model_version": version_number, "promoted": str(promoted)})
         base_run = _log_baseline_run(experiment_id, common, measured)

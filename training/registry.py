@@ -89,13 +89,38 @@ def log_panel_input(path: str, version: int, features: list[str], context: str) 
     mlflow.log_input(dataset, context=context)
 
 
-def champion(client: MlflowClient, name: str) -> tuple[str, xgb.Booster] | None:
-    """(version, booster) of the current champion, or None."""
+SPLIT_MODEL = "split_model/model.ubj"  # a refit model's split model, the one its run measured
+
+
+def log_split_model(booster: xgb.Booster) -> str:
+    """The model the run measured on its test rows, when the registered one is refit on every
+    labelled row: promotion compares it with later models on rows it never learnt from."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(SPLIT_MODEL).name
+        booster.save_model(str(path))
+        mlflow.log_artifact(str(path), artifact_path=str(Path(SPLIT_MODEL).parent))
+    return SPLIT_MODEL
+
+
+def champion(client: MlflowClient, name: str) -> tuple[str, xgb.Booster, dict | None] | None:
+    """(version, model to compare, its recorded split) of the current champion, or None. The
+    model to compare is the one its run measured (its split model when the registered one was
+    refit); the split is None for versions registered before it was recorded."""
     try:
         version = client.get_model_version_by_alias(name, CHAMPION)
     except mlflow.exceptions.MlflowException:
         return None
-    return str(version.version), mlflow.xgboost.load_model(f"models:/{name}/{version.version}")
+    uri = f"models:/{name}/{version.version}"
+    evaluation = (mlflow.models.get_model_info(uri).metadata or {}).get("evaluation")
+    if evaluation and evaluation.get("model") == SPLIT_MODEL:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = mlflow.artifacts.download_artifacts(
+                run_id=version.run_id, artifact_path=SPLIT_MODEL, dst_path=tmp
+            )
+            booster = xgb.Booster()
+            booster.load_model(path)
+        return str(version.version), booster, evaluation
+    return str(version.version), mlflow.xgboost.load_model(uri), evaluation
 
 
 def set_aliases(client: MlflowClient, name: str, version: str, promote: bool) -> None:
