@@ -72,24 +72,32 @@ def _same(field) -> str:
     return f"t.`{field.name}` <=> s.`{field.name}`"
 
 
-def ensure(spark: SparkSession, path: str) -> DeltaTable:
+def ensure(spark: SparkSession, path: str, attempts: int = 5) -> DeltaTable:
     """The table, created on first use. Two jobs creating it at once (two periods scored
-    concurrently on a new lake) race on the first commit: the loser finds the table the
-    winner created and goes on."""
-    try:
-        (
-            DeltaTable.createIfNotExists(spark)
-            .location(path)
-            .addColumns(SCHEMA)
-            .partitionedBy("periode")
-            .property("delta.enableChangeDataFeed", "true")
-            .execute()
-        )
-    except Exception as exc:  # ProtocolChangedException, ConcurrentAppendException, ...
-        if not delta_io.commit_conflict(exc):
-            raise
-        if not DeltaTable.isDeltaTable(spark, path):
-            raise
+    concurrently on a new lake) race on the first commit: the loser either gets a commit
+    conflict or, having seen the winner's ``_delta_log`` folder before its first commit,
+    ``DELTA_TABLE_NOT_FOUND``; it waits, finds the table the winner created and goes on."""
+    for attempt in range(1, attempts + 1):
+        try:
+            (
+                DeltaTable.createIfNotExists(spark)
+                .location(path)
+                .addColumns(SCHEMA)
+                .partitionedBy("periode")
+                .property("delta.enableChangeDataFeed", "true")
+                .execute()
+            )
+            break
+        except Exception as exc:  # ProtocolChangedException, DELTA_TABLE_NOT_FOUND, ...
+            racing = delta_io.commit_conflict(exc) or "DELTA_TABLE_NOT_FOUND" in str(exc)
+            if not racing:
+                raise
+            if DeltaTable.isDeltaTable(spark, path):
+                break
+            if attempt == attempts:
+                raise
+            log.warning("%s: created concurrently by another job; waiting for its commit", path)
+            time.sleep(attempt)
     return DeltaTable.forPath(spark, path)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -251,6 +253,26 @@ def test_period_merge_retries_after_a_concurrent_commit(spark, tmp_path, caplog)
         ("00000000200012", "2021-05-01", 0.2),
         ("00000000300013", "2021-04-01", 0.3),
     ]
+
+
+def test_a_table_created_by_a_concurrent_job_is_found_not_refused(spark, tmp_path, caplog):
+    """The loser of a first-commit race sees the winner's empty ``_delta_log`` folder before
+    its first commit (seen in CI: DELTA_TABLE_NOT_FOUND); it waits and uses the table."""
+    winner = tmp_path / "elsewhere"
+    table.ensure(spark, str(winner))
+    path = tmp_path / "scores"
+    (path / "_delta_log").mkdir(parents=True)  # the winner's folder, its commit not yet there
+    caplog.set_level(logging.WARNING, logger="scoring.table")
+    with ThreadPoolExecutor(1) as pool:
+        loser = pool.submit(table.ensure, spark, str(path))
+        while not any("created concurrently" in r.getMessage() for r in caplog.records):
+            assert not loser.done(), loser.exception()
+            time.sleep(0.05)
+        for commit in (winner / "_delta_log").glob("*.json"):  # the winner's first commit lands
+            shutil.copy(commit, path / "_delta_log" / commit.name)
+        found = loser.result(timeout=120)
+    assert found.toDF().schema == table.SCHEMA
+    assert delta_io.latest_version(spark, str(path)) == 0
 
 
 @pytest.mark.slow
