@@ -50,6 +50,7 @@ class TableSettings(_Section):
     quarantine: str = "quarantine"
     ingest_runs: str = "ingest_runs"
     dq_results: str = "dq_results"
+    monitoring: str = "monitoring"
     doctor: str = "doctor"
 
 
@@ -148,6 +149,23 @@ class ScoringSettings(_Section):
     corrections: list[CorrectionRule] = Field(default_factory=list)
 
 
+class MonitoringSettings(_Section):
+    """jobs/monitor.py, and the reference jobs/train.py stores with each model."""
+
+    experiment: str = "early-warning-monitoring"  # MLflow experiment of the monitoring runs
+    psi_watch: float = 0.1  # population stability index of a variable or of the scores
+    psi_alert: float = 0.25
+    missing_watch: float = 0.05  # change in a variable's missing share (absolute)
+    missing_alert: float = 0.2
+    count_watch: float = 0.25  # relative change of a count against the previous months' mean
+    count_alert: float = 0.5
+    previous_months: int = 6  # the months a count is compared with
+    min_count: int = 30  # a count whose previous mean is lower gets no status (too noisy)
+    reference_rows: int = 200_000  # at most this many training rows (a random sample)
+    edge_rows: int = 10_000  # the bin edges are the deciles of this many of them (on the driver)
+    seed: int = 11
+
+
 class MaintenanceSettings(_Section):
     """jobs/maintain.py: OPTIMIZE and VACUUM of every Delta table of the lake."""
 
@@ -168,6 +186,7 @@ class Settings(_Section):
     panel: PanelConfig = PanelConfig()
     training: TrainingSettings = TrainingSettings()
     scoring: ScoringSettings = ScoringSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
     maintenance: MaintenanceSettings = MaintenanceSettings()
     sources: tuple[str, ...] = Field(default=(), description="files this config was read from")
 

@@ -51,3 +51,7 @@ class Lake:
     @property
     def dq_results(self) -> str:
         return self.ops(self.tables.dq_results)
+
+    @property
+    def monitoring(self) -> str:
+        return self.ops(self.tables.monitoring)

@@ -50,6 +50,8 @@ step "train"
 ./spark-submit.sh jobs/train.py --config "$CONF" --truth "$DEMO/truth" --promote
 step "score $LAST"
 ./spark-submit.sh jobs/score.py --config "$CONF" --period "$LAST"
+step "monitor $LAST"
+./spark-submit.sh jobs/monitor.py --config "$CONF" --period "$LAST"
 step "export"
 ./spark-submit.sh jobs/export_list.py --config "$CONF" --period "$LAST" --out "$DEMO/list_$LAST.json"
 ./spark-submit.sh scripts/demo_summary.py --config "$CONF" --list "$DEMO/list_$LAST.json" --period "$LAST"

@@ -62,6 +62,18 @@ def main() -> None:
         F.col("periode") == F.lit(f"{args.period}-01").cast("date")
     )
     alerts = {r["alert"]: r["count"] for r in scores.groupBy("alert").count().collect()}
+    drift = {}
+    if delta_io.exists(spark, lake.monitoring):
+        month = delta_io.read(spark, lake.monitoring).where(
+            (F.col("periode") == F.lit(f"{args.period}-01").cast("date"))
+            & (F.col("kind") != "outcome")
+        )
+        drift = {
+            (r["kind"], r["status"]): (r["count"], r["psi"])
+            for r in month.groupBy("kind", "status")
+            .agg(F.count(F.lit(1)).alias("count"), F.max("psi").alias("psi"))
+            .collect()
+        }
     # the top of the list from the table (the list file is never loaded whole)
     listed = company_list(scores)
     count = listed.count()
@@ -98,6 +110,17 @@ def main() -> None:
             f"{k} {alerts.get(k, 0):,}" for k in ("risque_fort", "risque_modere", "pas_d_alerte")
         )
     )
+    if drift:
+        variables = sum(n for (kind, _), (n, _) in drift.items() if kind == "variable")
+        score = next((psi for (kind, _), (_, psi) in drift.items() if kind == "score"), None)
+        sources = drift.get(("source", "alert"), (0, None))[0]
+        print(
+            f"drift     {args.period}: {drift.get(('variable', 'alert'), (0, None))[0]} of "
+            f"{variables} variables in alert, {drift.get(('variable', 'watch'), (0, None))[0]} to "
+            f"watch; scores' PSI {score if score is not None else float('nan'):.2f}; "
+            f"{sources} source(s) in alert (ops/monitoring, experiment "
+            f"{settings.monitoring.experiment})"
+        )
     if pseudonym.stable:
         print("top of the list (identifiers pseudonymised with the configured key):")
     else:

@@ -3,6 +3,7 @@ the real pipeline with the model trained on the test world."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import shutil
@@ -183,6 +184,55 @@ def test_company_list_one_entry_per_company(spark, scored, tmp_path) -> None:
     for e in entries:
         alerted = e["alerte"] != "pas_d_alerte"
         assert (e.get("explication_macro") is not None) == alerted
+
+
+@pytest.mark.slow
+def test_a_scored_month_is_monitored(spark, scored) -> None:
+    from deltalake import DeltaTable
+    from mlflow import MlflowClient
+
+    from features.catalog import model_features
+    from monitoring.pipeline import CALENDAR, monitor, write
+
+    trained, runs = scored
+    june, may = runs
+    settings = trained.settings
+    done = monitor(spark, settings, "2021-06")
+    items = done.items.set_index(["kind", "item"])
+    kinds = done.items["kind"].value_counts().to_dict()
+    monitored = len(model_features()) - len(CALENDAR)
+    assert kinds == {"variable": monitored, "score": 1, "alerts": 3, "source": 10}
+    assert set(done.items["status"]) <= {"ok", "watch", "alert"}
+    assert done.model_version == trained.result.model_version
+    variables = done.items[done.items["kind"] == "variable"]
+    assert variables["psi"].notna().mean() > 0.9 and (variables["psi"].dropna() >= 0).all()
+    # the month's rows, as the scoring run counted them; the reference is the scored May
+    assert items.loc[("variable", "effectif"), "value"] == june.rows
+    assert items.loc[("score", "score_distribution"), "value"] == june.rows
+    for level in ("risque_fort", "risque_modere", "pas_d_alerte"):
+        assert items.loc[("alerts", level), "value"] == june.alerts.get(level, 0)
+        assert items.loc[("alerts", level), "reference"] == may.alerts.get(level, 0)
+    assert items.loc[("source", "effectif"), "value"] > 0
+    # readable without Spark; a rerun of the month replaces its rows
+    path = Lake.from_settings(settings).monitoring
+    table = DeltaTable(path).to_pandas()
+    assert len(table) == len(done.items) and set(table["mlflow_run_id"]) == {done.run_id}
+    write(spark, path, done.items, dt.date(2021, 6, 1))
+    assert len(DeltaTable(path).to_pandas()) == len(done.items)
+    # the MLflow run: metrics, plots, the table
+    client = MlflowClient()
+    run = client.get_run(done.run_id)
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.name == settings.monitoring.experiment
+    assert run.data.metrics["variable_psi_max"] == pytest.approx(variables["psi"].max())
+    assert run.data.params["model.version"] == done.model_version
+    plots = {a.path for a in client.list_artifacts(done.run_id, "plots")}
+    assert plots == {
+        "plots/top_drifting_variables.png",
+        "plots/score_distribution.png",
+        "plots/alert_counts.png",
+    }
+    assert "monitoring.csv" in {a.path for a in client.list_artifacts(done.run_id)}
 
 
 def test_json_array_streams_in_order_to_the_driver(spark, tmp_path) -> None:

@@ -25,6 +25,7 @@ from common.lake import Lake
 from common.naf import SECTOR_GROUP_OF_SECTION
 from common.tracking import use_tracking
 from features.catalog import by_name, model_features, reference_set, version
+from monitoring import reference as monitoring_reference
 from training import plots, registry
 from training.fitting import Fitted, Trial, fit_pair, refit, thresholds
 from training.metrics import Curve, brier, score_histogram
@@ -368,6 +369,7 @@ def _log_model_run(
     promotion: dict[str, float],
     champion: Champion | None,
     boundaries_: Boundaries,
+    reference: dict,
 ):
     """The XGBoost run (a child of the training's run): parameters, metrics, plots, trials; the
     model logged and registered."""
@@ -398,6 +400,7 @@ def _log_model_run(
             }
         )
         registry.log_json("features.json", registry.features_payload(features, groups))
+        registry.log_json(monitoring_reference.ARTIFACT, reference)
         registry.log_table("metrics_by_group.csv", model_eval.groups)
         curves = {"XGBoost": model_eval.curve, "baseline (logistic regression)": base_eval.curve}
         histograms = {"XGBoost": model_eval.histogram, "baseline": base_eval.histogram}
@@ -428,6 +431,7 @@ def _log_model_run(
                 "train_last_month": months.label(boundaries_.train_last),
             },
             "thresholds": model_eval.thresholds,
+            "monitoring_reference": monitoring_reference.ARTIFACT,  # an artifact of its run
             "catalog_version": version(),
             "panel_delta_version": panel_version,
             "features": features,
@@ -485,6 +489,12 @@ def train(
         started = time.monotonic()
         booster, refit_rows = final_booster(prepared, measured.fitted, cfg, workers)
         measured.fitted.seconds["refit"] = time.monotonic() - started
+        started = time.monotonic()
+        learnt = prepared.panel.where(usable()) if cfg.refit else prepared.fold("train")
+        reference = monitoring_reference.build(
+            learnt, refit_rows, prepared.features, booster_bytes(booster), settings.monitoring
+        )
+        measured.fitted.seconds["monitoring_reference"] = time.monotonic() - started
         sample = (
             prepared.fold("test")
             .select(*prepared.features)
@@ -516,7 +526,7 @@ def train(
         )
         run, info = _log_model_run(
             experiment_id, common, measured, booster, refit_rows, sample, settings,
-            prepared.panel_version, promotion, champion_before, prepared.boundaries,
+            prepared.panel_version, promotion, champion_before, prepared.boundaries, reference,
         )  # fmt: skip
         version_number = str(info.registered_model_version)
         promoted = promote or (cfg.auto_promote and beats(champion_before))

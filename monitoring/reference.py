@@ -1,0 +1,93 @@
+"""The monitoring reference of a model, computed at training time and stored with it.
+
+It describes the rows the model learnt from (at most ``reference_rows`` of them, a random
+sample): per variable its bin edges and counts, and the same for the model's scores on those
+rows. Monitoring later compares a month with it without rereading the training data. It holds
+counts and bin edges only (deciles of a variable over thousands of rows), never a row.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from common.config import MonitoringSettings
+from monitoring import drift
+from training.predict import frame_matrix, load_booster
+
+log = logging.getLogger(__name__)
+ARTIFACT = "monitoring/reference.json"
+SCORE = "score"
+
+
+def _tally(counts: pd.DataFrame, inner: dict[str, list]) -> dict:
+    """{column: {"edges": [...], "counts": {"bin": rows}}} (JSON-ready) from ``bin_counts``."""
+    tally = {v: dict(zip(g["bin"], g["rows"], strict=True)) for v, g in counts.groupby("variable")}
+    return {
+        c: {"edges": e, "counts": {str(b): int(n) for b, n in sorted(tally.get(c, {}).items())}}
+        for c, e in inner.items()
+    }
+
+
+def _sample(frame: DataFrame, rows: int, wanted: int, seed: int) -> DataFrame:
+    fraction = min(1.0, wanted / max(rows, 1))
+    return frame.sample(fraction=fraction, seed=seed) if fraction < 1.0 else frame
+
+
+def describe(frame: DataFrame, columns: list[str], edge_rows: int, rows: int, seed: int) -> dict:
+    """Per column: its inner bin edges and its rows per bin. The edges are the deciles of a
+    random ``edge_rows`` of the ``rows`` (a bounded sample, on the driver); every row is
+    counted, in the executors."""
+    some = _sample(frame.select(*columns), rows, 1.2 * edge_rows, seed)
+    inner = drift.edges(some.limit(edge_rows).toPandas())  # at most edge_rows rows
+    return _tally(drift.bin_counts(frame, inner), inner)
+
+
+def build(
+    rows: DataFrame, count: int, features: list[str], raw_model: bytes, cfg: MonitoringSettings
+) -> dict:
+    """The reference of a model trained on ``rows`` (``count`` of them, with ``periode``).
+
+    One pass over the rows: the executors score each batch with the model and count every
+    variable and the score in the bins; the bins' edges come from a bounded sample scored on
+    the driver."""
+    kept = min(count, cfg.reference_rows)
+    sample = _sample(rows.select("periode", *features), count, cfg.reference_rows, cfg.seed)
+    some = _sample(sample.select(*features), kept, 1.2 * cfg.edge_rows, cfg.seed)
+    edge_sample = some.limit(cfg.edge_rows).toPandas()  # at most edge_rows rows
+    booster = load_booster(raw_model)
+    inner = drift.edges(edge_sample)
+    scores = booster.predict(frame_matrix(edge_sample, features)) if len(edge_sample) else []
+    inner[SCORE] = drift.edges(pd.DataFrame({SCORE: np.asarray(scores, dtype=float)}))[SCORE]
+
+    loaded: dict = {}  # in each task, the model is loaded at its first batch
+
+    def score(batch: pd.DataFrame) -> pd.DataFrame:
+        if "model" not in loaded:
+            loaded["model"] = load_booster(raw_model)
+        scores = loaded["model"].predict(frame_matrix(batch, features)).astype(float)
+        return batch.assign(**{SCORE: scores})
+
+    described = _tally(drift.bin_counts(sample.select(*features), inner, derive=score), inner)
+    span = sample.agg(F.min("periode"), F.max("periode")).first()
+    score_part = described.pop(SCORE)
+    reference = {
+        "rows": sum(score_part["counts"].values()),
+        "sampled_from": count,
+        "first_month": span[0].strftime("%Y-%m") if span[0] is not None else None,
+        "last_month": span[1].strftime("%Y-%m") if span[1] is not None else None,
+        "edge_rows": cfg.edge_rows,
+        "variables": described,
+        "score": score_part,
+    }
+    log.info(
+        "monitoring reference: %d rows of %d, %d variables",
+        reference["rows"],
+        count,
+        len(described),
+    )
+    return reference

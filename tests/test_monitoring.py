@@ -1,0 +1,123 @@
+"""Monitoring on hand-made frames: bins, PSI, statuses, counts, realised precision."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from common import months
+from common.config import MonitoringSettings
+from jobs.monitor import ALERT_EXIT, exit_code
+from monitoring import drift, pipeline
+from monitoring.reference import describe
+
+CFG = MonitoringSettings()
+
+
+def test_bins_put_ties_and_missing_values_where_they_belong() -> None:
+    values = np.array([-5.0, 0.0, 0.0, 0.5, 1.0, 7.0, np.nan])
+    assert drift.bin_numbers(values, [0.0, 1.0]).tolist() == [0, 0, 0, 1, 1, 2, drift.MISSING]
+    assert drift.bin_numbers(values, []).tolist() == [0, 0, 0, 0, 0, 0, drift.MISSING]
+
+
+def test_psi_by_hand() -> None:
+    assert drift.psi(np.array([0.5, 0.5]), np.array([0.5, 0.5])) == 0.0
+    expected = (0.8 - 0.5) * np.log(0.8 / 0.5) + (0.2 - 0.5) * np.log(0.2 / 0.5)
+    assert drift.psi(np.array([0.5, 0.5]), np.array([0.8, 0.2])) == pytest.approx(expected)
+    # an empty bin counts as FLOOR, not as an infinite divergence
+    assert np.isfinite(drift.psi(np.array([0.5, 0.5]), np.array([1.0, 0.0])))
+    assert np.isnan(drift.psi(np.array([0.5, 0.5]), np.array([np.nan, np.nan])))
+
+
+def test_shares_leave_missing_values_out_of_the_distribution() -> None:
+    share, missing, rows = drift.shares({0: 1, 2: 3, drift.MISSING: 4}, 3)
+    assert share.tolist() == [0.25, 0.0, 0.75] and missing == 0.5 and rows == 8
+
+
+def test_a_shifted_variable_is_flagged_and_an_unshifted_one_is_not(spark) -> None:
+    rng = np.random.default_rng(3)
+    n = 4000
+    reference_rows = pd.DataFrame(
+        {"shifted": rng.normal(0, 1, n), "steady": rng.normal(0, 1, n),
+         "emptier": np.where(rng.random(n) < 0.1, np.nan, rng.normal(0, 1, n))}
+    )  # fmt: skip
+    month_rows = pd.DataFrame(
+        {"shifted": rng.normal(0.8, 1, n), "steady": rng.normal(0, 1, n),
+         "emptier": np.where(rng.random(n) < 0.5, np.nan, rng.normal(0, 1, n))}
+    )  # fmt: skip
+    ref = describe(spark.createDataFrame(reference_rows), list(reference_rows), n, n, 1)
+    assert len(ref["steady"]["edges"]) == 9 and sum(ref["steady"]["counts"].values()) == n
+    assert ref["emptier"]["counts"][str(drift.MISSING)] == int(reference_rows.emptier.isna().sum())
+    current = drift.bin_counts(
+        spark.createDataFrame(month_rows), {v: d["edges"] for v, d in ref.items()}
+    )
+    got = pipeline.variable_drift_from(ref, current, CFG).set_index("item")
+    assert got.loc["shifted", "psi"] > CFG.psi_alert and got.loc["shifted", "status"] == "alert"
+    assert got.loc["steady", "psi"] < CFG.psi_watch and got.loc["steady", "status"] == "ok"
+    # a variable whose missing share jumps is flagged even if its known values do not move
+    assert got.loc["emptier", "psi"] < CFG.psi_watch and got.loc["emptier", "status"] == "alert"
+    assert got.loc["emptier", "missing_share"] == pytest.approx(month_rows.emptier.isna().mean())
+
+
+def test_counts_against_the_previous_months() -> None:
+    m = months.index("2021-06")
+    rows = []
+    for k in range(1, 7):  # six previous months
+        rows += [("steady", m - k, 100), ("stopped", m - k, 100), ("rare", m - k, 3),
+                 ("doubled", m - k, 50)]  # fmt: skip
+    rows += [("steady", m, 104), ("rare", m, 0), ("doubled", m, 100)]  # "stopped": no row
+    counts = pd.DataFrame(rows, columns=["item", "month_index", "rows"])
+    got = pipeline.count_changes(counts, m, "source", ["steady", "stopped", "rare", "doubled"], CFG)
+    got = got.set_index("item")
+    assert got["value"].to_dict() == {"steady": 104, "stopped": 0, "rare": 0, "doubled": 100}
+    assert got["reference"].to_dict() == {"steady": 100, "stopped": 100, "rare": 3, "doubled": 50}
+    # a source that stops arriving is in alert; a count too small to judge gets no status
+    assert got["status"].to_dict() == {
+        "steady": "ok", "stopped": "alert", "rare": "ok", "doubled": "alert"
+    }  # fmt: skip
+
+
+def test_realised_precision_of_past_lists(spark) -> None:
+    d = dt.date.fromisoformat
+    scores = spark.createDataFrame(
+        [
+            # 2019-01: companies A (two establishments, one risque_fort), B fort, C modere, D none
+            ("A", d("2019-01-01"), "risque_fort"), ("A", d("2019-01-01"), "pas_d_alerte"),
+            ("B", d("2019-01-01"), "risque_fort"), ("C", d("2019-01-01"), "risque_modere"),
+            ("D", d("2019-01-01"), "pas_d_alerte"),
+            # 2020-06: its 18 months are not over by the last month (2021-06): no outcome yet
+            ("A", d("2020-06-01"), "risque_fort"),
+        ],
+        "siren string, periode date, alert string",
+    )  # fmt: skip
+    openings = spark.createDataFrame(
+        [("A", d("2020-07-10")),  # within 2019-02 .. 2020-07: a hit
+         ("C", d("2019-01-20")),  # the same month as the list: not within the next 18 months
+         ("D", d("2019-05-02"))],  # failed, but was not on any list
+        "siren string, date_premiere_ouverture date",
+    )  # fmt: skip
+    got = pipeline.realised_precision(scores, openings, months.index("2021-06"), 18)
+    assert got["periode"].tolist() == [d("2019-01-01")] * 2
+    assert got.set_index("item")["value"].to_dict() == {
+        "precision_risque_fort": 0.5,  # A of A, B
+        "precision_risque_fort_ou_modere": pytest.approx(1 / 3),  # A of A, B, C
+    }
+    assert got.set_index("item")["reference"].to_dict() == {
+        "precision_risque_fort": 2, "precision_risque_fort_ou_modere": 3
+    }  # fmt: skip
+
+
+def test_exit_code_for_schedulers() -> None:
+    assert exit_code(0, True) == 0 and exit_code(3, False) == 0 and exit_code(3, True) == ALERT_EXIT
+
+
+def test_a_handful_of_known_values_gives_no_psi_but_the_missing_shares() -> None:
+    reference = {"x": {"edges": [0.0], "counts": {"-1": 990, "0": 5, "1": 5}}}
+    current = pd.DataFrame({"variable": ["x", "x"], "bin": [drift.MISSING, 0], "rows": [995, 5]})
+    got = drift.compare(reference, current, min_known=30).iloc[0]
+    assert np.isnan(got["psi"])
+    assert (got["reference_missing_share"], got["missing_share"]) == (0.99, 0.995)
+    assert drift.compare(reference, current, min_known=1).iloc[0]["psi"] > 0
