@@ -323,7 +323,8 @@ def monitor(
     version, model_run, ref = champion_reference(MlflowClient(), settings.mlflow.registered_model)
     if not delta_io.exists(spark, lake.panel):
         raise MonitoringError(f"no panel at {lake.panel}: build it first (jobs/panel.py)")
-    panel = delta_io.read(spark, lake.panel)
+    panel_version = delta_io.latest_version(spark, lake.panel)  # pinned: logged with the run
+    panel = delta_io.read(spark, lake.panel, version=panel_version)
     panel_month = panel.where(F.col("periode") == F.lit(day))
     if panel_month.limit(1).count() == 0:
         raise MonitoringError(f"the panel has no row for {period}: build it (jobs/panel.py)")
@@ -350,6 +351,7 @@ def monitor(
 
     with mlflow.start_run(experiment_id=mlflow_experiment, run_name=f"monitoring {period}") as run:
         table = _table(items, day, version, run.info.run_id)
+        mlflow.log_param("panel.delta_version", str(panel_version))
         _log_run(table, period, version, model_run, ref, history, score_bins, cfg)
     write(spark, lake.monitoring, table, day)
     return Monitored(table, run.info.run_id, version, time.monotonic() - began)

@@ -226,6 +226,8 @@ def test_a_scored_month_is_monitored(spark, scored) -> None:
     assert experiment.name == settings.monitoring.experiment
     assert run.data.metrics["variable_psi_max"] == pytest.approx(variables["psi"].max())
     assert run.data.params["model.version"] == done.model_version
+    panel_version = delta_io.latest_version(spark, Lake.from_settings(settings).panel)
+    assert run.data.params["panel.delta_version"] == str(panel_version)
     plots = {a.path for a in client.list_artifacts(done.run_id, "plots")}
     assert plots == {
         "plots/top_drifting_variables.png",
