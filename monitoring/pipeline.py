@@ -14,6 +14,7 @@ import logging
 import tempfile
 import time
 from dataclasses import dataclass
+from functools import reduce
 
 import mlflow
 import numpy as np
@@ -200,15 +201,13 @@ def source_counts(spark: SparkSession, lake: Lake, first: int, last: int) -> pd.
         recent = delta_io.read(spark, lake.bronze(source)).where(month.between(first, last))
         frames.append(
             current_records(recent, source)
-            .groupBy(months.index_column(F.col(column)).alias("month_index"))
+            .groupBy(month.alias("month_index"))
             .count()
             .withColumn("item", F.lit(source))
         )
     if not frames:
         return pd.DataFrame(columns=["item", "month_index", "rows"])
-    union = frames[0]
-    for frame in frames[1:]:
-        union = union.unionByName(frame)
+    union = reduce(DataFrame.unionByName, frames)
     return union.withColumnRenamed("count", "rows").toPandas()  # sources x months
 
 
@@ -240,9 +239,8 @@ def realised_precision(
         F.max(level).alias("level"), F.max("model_version").alias("model_version")
     )
     opened = months.index_column(F.col("date_premiere_ouverture"))
-    m = months.index_column(F.col("periode"))
     flagged = companies.join(openings, "siren", "left").withColumn(
-        "failed", ((opened > m) & (opened <= m + horizon)).cast("int")
+        "failed", ((opened > month) & (opened <= month + horizon)).cast("int")
     )
     fort, list2 = len(LEVELS) - 1, len(LEVELS) - 2
     stats = (
@@ -279,11 +277,10 @@ def realised_precision(
 
 def _table(items: pd.DataFrame, period: dt.date, version: str, run_id: str) -> pd.DataFrame:
     out = items.copy()
-    if "periode" not in out:
-        out["periode"] = period
-    out["periode"] = out["periode"].fillna(period) if len(out) else out["periode"]
-    made_by = out["model_version"] if "model_version" in out else pd.Series(None, index=out.index)
-    out["model_version"] = made_by.where(made_by.notna(), version)
+    # outcome rows carry their list's month and model version; the month's items, this run's
+    for column, default in (("periode", period), ("model_version", version)):
+        given = out[column] if column in out else pd.Series(None, index=out.index, dtype=object)
+        out[column] = given.where(given.notna(), default)
     out["mlflow_run_id"] = run_id
     out["computed_at"] = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
     for field in SCHEMA.fields:

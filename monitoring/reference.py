@@ -9,8 +9,8 @@ counts and bin edges only (deciles of a variable over thousands of rows), never 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -38,13 +38,21 @@ def _sample(frame: DataFrame, rows: int, wanted: int, seed: int) -> DataFrame:
     return frame.sample(fraction=fraction, seed=seed) if fraction < 1.0 else frame
 
 
-def describe(frame: DataFrame, columns: list[str], edge_rows: int, rows: int, seed: int) -> dict:
-    """Per column: its inner bin edges and its rows per bin. The edges are the deciles of a
-    random ``edge_rows`` of the ``rows`` (a bounded sample, on the driver); every row is
-    counted, in the executors."""
-    some = _sample(frame.select(*columns), rows, 1.2 * edge_rows, seed)
-    inner = drift.edges(some.limit(edge_rows).toPandas())  # at most edge_rows rows
-    return _tally(drift.bin_counts(frame, inner), inner)
+def describe(
+    frame: DataFrame,
+    columns: list[str],
+    edge_rows: int,
+    rows: int,
+    seed: int,
+    derive: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+) -> dict:
+    """Per column (and per column ``derive`` adds to a batch): its inner bin edges and its rows
+    per bin. The edges are the deciles of a random ``edge_rows`` of the ``rows`` (a bounded
+    sample, on the driver); every row is counted, in the executors."""
+    frame = frame.select(*columns)
+    some = _sample(frame, rows, 1.2 * edge_rows, seed).limit(edge_rows).toPandas()
+    inner = drift.edges(derive(some) if derive else some)  # at most edge_rows rows
+    return _tally(drift.bin_counts(frame, inner, derive=derive), inner)
 
 
 def build(
@@ -55,16 +63,8 @@ def build(
     One pass over the rows: the executors score each batch with the model and count every
     variable and the score in the bins; the bins' edges come from a bounded sample scored on
     the driver."""
-    kept = min(count, cfg.reference_rows)
     sample = _sample(rows.select("periode", *features), count, cfg.reference_rows, cfg.seed)
-    some = _sample(sample.select(*features), kept, 1.2 * cfg.edge_rows, cfg.seed)
-    edge_sample = some.limit(cfg.edge_rows).toPandas()  # at most edge_rows rows
-    booster = load_booster(raw_model)
-    inner = drift.edges(edge_sample)
-    scores = booster.predict(frame_matrix(edge_sample, features)) if len(edge_sample) else []
-    inner[SCORE] = drift.edges(pd.DataFrame({SCORE: np.asarray(scores, dtype=float)}))[SCORE]
-
-    loaded: dict = {}  # in each task, the model is loaded at its first batch
+    loaded: dict = {}  # in each task (and on the driver), the model is loaded at its first batch
 
     def score(batch: pd.DataFrame) -> pd.DataFrame:
         if "model" not in loaded:
@@ -72,7 +72,8 @@ def build(
         scores = loaded["model"].predict(frame_matrix(batch, features)).astype(float)
         return batch.assign(**{SCORE: scores})
 
-    described = _tally(drift.bin_counts(sample.select(*features), inner, derive=score), inner)
+    kept = min(count, cfg.reference_rows)
+    described = describe(sample, features, cfg.edge_rows, kept, cfg.seed, derive=score)
     span = sample.agg(F.min("periode"), F.max("periode")).first()
     score_part = described.pop(SCORE)
     reference = {
