@@ -57,7 +57,7 @@ def _panel(lake: str, name: str, options: list[str], conf: str) -> dict:
     run = run_job([
         *options, "--conf", "spark.eventLog.enabled=true", "--conf", f"spark.eventLog.dir={events}",
         "--conf", "spark.eventLog.rolling.enabled=false", "--conf", "spark.eventLog.compress=false",
-        "jobs/panel.py", "--config", conf, "--lake", lake,
+        "jobs/panel.py", "--config", conf, "--lake", lake, "--full",
     ])  # fmt: skip
     if run.returncode != 0:
         sys.exit(f"panel on {name} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")

@@ -53,7 +53,7 @@ def world_b(scale: str) -> Path:
     lake = str(folder / "lake")
     _check(run_job(["jobs/ingest.py", "--raw", str(folder / "raw"), "--batch", "b", "--lake", lake]),
            "ingest")  # fmt: skip
-    _check(run_job(["jobs/panel.py", "--lake", lake]), "panel")
+    _check(run_job(["jobs/panel.py", "--lake", lake, "--full"]), "panel")
     return folder
 
 

@@ -69,7 +69,7 @@ def main() -> None:
             "ingest",
         )
         print(f"{scale}: panel ...", flush=True)
-        run = run_job(["jobs/panel.py", "--lake", lake])
+        run = run_job(["jobs/panel.py", "--lake", lake, "--full"])
         _check(run, "panel")
         figures = panel_figures(run.stdout)
         floor = run_job(["bench/panel_floor.py", "--lake", lake, "--out", str(folder / "floor")])

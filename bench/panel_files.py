@@ -127,7 +127,7 @@ def main() -> None:
         job = runs.get(label, {}).get("job")  # a lake measured again keeps its job's figures
         if label in args.build:
             print(f"{label}: building the panel of {lake} ...", flush=True)
-            run = run_job(["jobs/panel.py", "--lake", lake])
+            run = run_job(["jobs/panel.py", "--lake", lake, "--full"])
             if run.returncode != 0:
                 sys.exit(f"panel failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
             job = {**run_summary(run), **panel_figures(run.stdout), "load": _load()}

@@ -51,6 +51,7 @@ class TableSettings(_Section):
     ingest_runs: str = "ingest_runs"
     dq_results: str = "dq_results"
     monitoring: str = "monitoring"
+    panel_runs: str = "panel_runs"
     doctor: str = "doctor"
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from delta import exceptions as delta_errors
 from delta.tables import DeltaTable
@@ -26,6 +27,24 @@ COMMIT_CONFLICTS = (
 def commit_conflict(exc: BaseException) -> bool:
     """True when ``exc`` is a Delta commit conflict with a concurrent writer."""
     return isinstance(exc, COMMIT_CONFLICTS)
+
+
+USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
+
+
+@contextmanager
+def commit_metadata(spark: SparkSession, text: str) -> Iterator[None]:
+    """Every Delta commit of the block records ``text`` as its user metadata (shown by
+    ``DESCRIBE HISTORY``: why the commit was made)."""
+    before = spark.conf.get(USER_METADATA, None)
+    spark.conf.set(USER_METADATA, text)
+    try:
+        yield
+    finally:
+        if before is None:
+            spark.conf.unset(USER_METADATA)
+        else:
+            spark.conf.set(USER_METADATA, before)
 
 
 def exists(spark: SparkSession, path: str) -> bool:
@@ -70,7 +89,7 @@ def write(
         writer = writer.option("overwriteSchema", "true")
     if optimize_write:
         writer = writer.option("optimizeWrite", "true")
-    for key, value in (properties or {}).items():
+    for key, value in (properties or {}).items():  # writer options; ``delta.*``: table properties
         writer = writer.option(key, value)
     writer.save(path)
 

@@ -55,3 +55,7 @@ class Lake:
     @property
     def monitoring(self) -> str:
         return self.ops(self.tables.monitoring)
+
+    @property
+    def panel_runs(self) -> str:
+        return self.ops(self.tables.panel_runs)

@@ -36,6 +36,7 @@ class PanelSettings:
     excluded_naf_sections: tuple[str, ...]
     public_legal_prefixes: tuple[str, ...]
     partitions: int
+    emit_from: int | None = None  # first month of the rows written (an incremental run)
 
 
 def closure(variables: tuple[Variable, ...], names: set[str]) -> tuple[Variable, ...]:
@@ -74,7 +75,8 @@ def population(
     """Reported this month (a headcount or a contribution); employs or has employed at least
     ``min_employees`` in the last ``lookback_months`` months, this one included; not a public
     body (legal category) nor public administration or education (NAF sections); inside the
-    panel's months."""
+    panel's months (from ``emit_from`` in an incremental run: sector statistics and rows
+    of earlier months are not needed)."""
     reported = ~np.isnan(cols["effectif"]) | ~np.isnan(cols["cotisation_due"])
     peak = np.nan_to_num(B.rolling_max(months, cols["effectif"], s.lookback_months), nan=-1)
     category = chunk["code_categorie_juridique"].fillna("").astype(str)
@@ -85,7 +87,8 @@ def population(
     )
     sector = chunk["section_naf"].isin(s.excluded_naf_sections).to_numpy()
     month = months.month
-    inside = (month >= s.start_index) & (month <= s.last_index)
+    first = s.start_index if s.emit_from is None else max(s.start_index, s.emit_from)
+    inside = (month >= first) & (month <= s.last_index)
     return reported & (peak >= s.min_employees) & ~public & ~sector & inside
 
 
@@ -146,21 +149,11 @@ def sector_zscores(
     return out
 
 
-def targets(chunk: pd.DataFrame, s: PanelSettings) -> dict[str, np.ndarray]:
-    """Label: the company's first opening judgment falls in months m+1 .. m+horizon."""
-    m = chunk["month_index"].to_numpy()
-    j = chunk["mois_premiere_ouverture"].to_numpy(dtype=float, na_value=np.nan)
-    return {
-        "cible": ((j > m) & (j <= m + s.horizon_months)).astype(np.int32),
-        "signal_fort": j <= m,
-        "horizon_complet": m + s.horizon_months <= s.last_index,
-    }
-
-
 def compute_chunk(
     chunk: pd.DataFrame, variables: tuple[Variable, ...], s: PanelSettings, stats: pd.DataFrame
 ) -> pd.DataFrame:
-    """The panel rows of a chunk: keys, description, variables, targets (population only)."""
+    """The panel rows of a chunk: keys, description, variables (population only); the
+    targets are added in Spark (features/panel.targets), where label updates reuse them."""
     cols, months = compute_series(chunk, variables)
     keep = population(chunk, cols, months, s)
     cols.update(company_aggregates(chunk, cols, variables))
@@ -169,7 +162,6 @@ def compute_chunk(
     kept.update(sector_zscores(rows, kept, variables, stats))
     out = {k: rows[k].to_numpy() for k in (*KEYS, *DESCRIPTIVE, "mois_premiere_ouverture")}
     out.update({v.name: kept[v.name] for v in variables})
-    out.update(targets(rows, s))
     return pd.DataFrame(out)
 
 

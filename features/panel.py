@@ -19,7 +19,7 @@ from functools import reduce
 
 import pandas as pd
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
     BooleanType,
@@ -174,7 +174,7 @@ def panel_schema() -> str:
     descriptive = ", ".join(f"{c} string" for c in DESCRIPTIVE)
     return (
         f"siren string, siret string, month_index int, {descriptive}, mois_premiere_ouverture int, "
-        f"{variables}, cible int, signal_fort boolean, horizon_complet boolean"
+        f"{variables}"
     )
 
 
@@ -200,6 +200,24 @@ def gold_schema() -> StructType:
     )
 
 
+TARGETS = ("cible", "signal_fort", "horizon_complet", "date_premiere_ouverture")
+
+
+def targets(month: Column, first_opening: Column, s: PanelSettings) -> dict[str, Column]:
+    """The targets of a row of month ``month`` (index) whose company first went to court in
+    month ``first_opening`` (index, null if never): the label (a first opening judgment in
+    months m+1 .. m+horizon), the strong signal (already opened), whether the horizon has
+    passed inside the data, the opening's month."""
+    return {
+        "cible": F.coalesce(
+            (first_opening > month) & (first_opening <= month + s.horizon_months), F.lit(False)
+        ).cast("int"),
+        "signal_fort": F.coalesce(first_opening <= month, F.lit(False)),
+        "horizon_complet": month + s.horizon_months <= F.lit(s.last_index),
+        "date_premiere_ouverture": first_day_column(first_opening),
+    }
+
+
 def build_panel(silver: dict[str, DataFrame], s: PanelSettings) -> DataFrame:
     """The gold panel: population rows, every variable, the targets (``gold_schema()``)."""
     variables = catalog()
@@ -208,7 +226,7 @@ def build_panel(silver: dict[str, DataFrame], s: PanelSettings) -> DataFrame:
     rows = base.mapInPandas(chunks(lambda c: compute_chunk(c, variables, s, stats)), panel_schema())
     derived = {
         "periode": first_day_column(F.col(MONTH_INDEX)),
-        "date_premiere_ouverture": first_day_column(F.col("mois_premiere_ouverture")),
+        **targets(F.col(MONTH_INDEX), F.col("mois_premiere_ouverture"), s),
     }
     return rows.select(
         *[

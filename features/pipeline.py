@@ -3,10 +3,12 @@ of features/silver.py and features/panel.py."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -16,10 +18,22 @@ from common.lake import Lake
 from common.plans import PlanReport, plan_report
 from features import silver as S
 from features.compute import PanelSettings
+from features.incremental import (
+    Plan,
+    changed_targets,
+    last_complete_run,
+    plan_changes,
+    record_run,
+    settings_key,
+    update_targets,
+)
 from features.panel import build_panel, gold_schema
 from ingestion.current import current_records
 
 log = logging.getLogger(__name__)
+# deletion vectors: a MERGE of a few rows' targets rewrites those rows, not their files
+# (a writer option on a new table or a full rewrite sets the table property)
+PANEL_PROPERTIES = {"delta.enableDeletionVectors": "true"}
 SOURCES = (
     "cotisation",
     "debit",
@@ -55,11 +69,15 @@ class PanelRun:
     positive_share: float
     strong_share: float
     version: int
-    plan: PlanReport
+    plan: PlanReport | None  # the Spark plan of the rewritten months (None: none rewritten)
     seconds_silver: float
-    seconds_panel: float
-    first_month: str
-    last_month: str
+    seconds_changes: float  # comparing silver with the last complete run's
+    seconds_panel: float  # rewriting months
+    seconds_targets: float  # updating the targets of earlier months
+    first_month: str | None  # first month rewritten (None: no month rewritten)
+    last_month: str | None
+    changes: Plan
+    target_rows: int  # rows of earlier months whose targets were updated
 
 
 def read_bronze(spark: SparkSession, lake: Lake) -> dict[str, DataFrame]:
@@ -75,26 +93,33 @@ def read_bronze(spark: SparkSession, lake: Lake) -> dict[str, DataFrame]:
 
 def write_silver(
     spark: SparkSession, lake: Lake, bronze: dict[str, DataFrame], lag: int
-) -> tuple[dict[str, DataFrame], int]:
-    """Compute, write and read back every silver table; return them and the last month."""
+) -> tuple[dict[str, DataFrame], int, dict[str, int]]:
+    """Compute, write and read back every silver table; return them, the last month and the
+    tables' versions."""
     last = S.last_month(bronze["effectif"])
     if last is None:
         raise MissingInput("the bronze headcount table is empty: nothing to build")
-    tables = {}
+    tables, versions = {}, {}
     for name, frame in S.build_all(bronze, lag, last).items():
         began = time.monotonic()
         delta_io.write(frame, lake.silver(name))
-        tables[name] = delta_io.read(spark, lake.silver(name))
+        versions[name] = delta_io.latest_version(spark, lake.silver(name))
+        tables[name] = delta_io.read(spark, lake.silver(name), versions[name])
         log.info("silver/%s written in %.0f s", name, time.monotonic() - began)
-    return tables, last
+    return tables, last, versions
+
+
+def catalog_changes(spark: SparkSession, path: str) -> list[str]:
+    """How the panel table's columns differ from the catalog's (empty: no table or none)."""
+    if not delta_io.exists(spark, path):
+        return []
+    return delta_io.schema_changes(gold_schema(), delta_io.read(spark, path).schema)
 
 
 def check_same_catalog(spark: SparkSession, path: str) -> None:
     """Refuse a month-range rebuild of a panel written with another variable catalog: the
     rewritten months would not fit the table (Delta fills a missing column with nulls)."""
-    if not delta_io.exists(spark, path):
-        return
-    changes = delta_io.schema_changes(gold_schema(), delta_io.read(spark, path).schema)
+    changes = catalog_changes(spark, path)
     if changes:
         raise CatalogChanged(
             f"the variable catalog changed since the panel at {path} was written "
@@ -116,47 +141,136 @@ def panel_settings(cfg: PanelConfig, last: int) -> PanelSettings:
     )
 
 
+def full_rebuild_reason(
+    spark: SparkSession,
+    lake: Lake,
+    previous: dict | None,
+    key: str,
+    tables: list[str],
+    forced: bool,
+) -> str | None:
+    """Why an incremental run cannot follow the lake's state (None: it can)."""
+    if forced:
+        return "--full"
+    if previous is None:
+        return "no earlier complete run recorded in ops/panel_runs"
+    if not delta_io.exists(spark, lake.panel):
+        return "no panel table"
+    if catalog_changes(spark, lake.panel):
+        return "the variable catalog changed"
+    if previous["settings_key"] != key:
+        return "the panel settings changed"
+    if set(json.loads(previous["silver_versions"])) != set(tables):
+        return "the silver tables changed"
+    return None
+
+
+def plan_run(
+    spark: SparkSession,
+    lake: Lake,
+    silver: dict[str, DataFrame],
+    s: PanelSettings,
+    previous: dict | None,
+    why_full: str | None,
+    span: tuple[str | None, str | None],
+) -> Plan:
+    if span != (None, None):
+        lo = months.index(span[0]) if span[0] else s.start_index
+        hi = min(months.index(span[1]), s.last_index) if span[1] else s.last_index
+        return Plan("range", lo, hi, {"range": "--from/--to"})
+    if why_full is None:
+        try:
+            return plan_changes(spark, lake, previous, silver, s)
+        except AnalysisException as exc:  # e.g. the recorded silver version was vacuumed
+            why_full = f"the last run's silver tables cannot be read ({type(exc).__name__})"
+    return Plan("full", s.start_index, s.last_index, {"full": why_full})
+
+
+def write_months(
+    spark: SparkSession, lake: Lake, silver: dict[str, DataFrame], s: PanelSettings, plan: Plan
+) -> PlanReport:
+    """Rebuild months ``plan.first`` .. ``plan.last`` of the panel (all of it: a full run)."""
+    panel = build_panel(silver, replace(s, emit_from=plan.first))
+    if plan.mode == "range":
+        panel = panel.where(F.col("month_index") <= plan.last)
+    report = plan_report(panel)
+    log.info("panel plan: %s", report)
+    if plan.mode == "full" or not delta_io.exists(spark, lake.panel):
+        delta_io.write(panel, lake.panel, partition_by=["periode"], overwrite_schema=True,
+                       optimize_write=True, properties=PANEL_PROPERTIES)  # fmt: skip
+    else:
+        where = f"periode >= '{months.first_day(plan.first)}'"
+        where += f" AND periode <= '{months.first_day(plan.last)}'"
+        delta_io.write(
+            panel, lake.panel, partition_by=["periode"], replace_where=where, optimize_write=True
+        )
+    spark.catalog.clearCache()  # the panel's cached inputs
+    return report
+
+
 def run_panel(
     spark: SparkSession,
     lake: Lake,
     cfg: PanelConfig,
     first: str | None = None,
     last: str | None = None,
+    full: bool = False,
 ) -> PanelRun:
-    """Build silver and gold; with ``first``/``last`` replace only those months of gold.
+    """Build silver and gold: with ``first``/``last`` replace those months of gold; with
+    ``full`` all of it; otherwise what changed since the last complete run (all of it when
+    there is none). Every run is recorded in ``ops/panel_runs``, and its panel commits carry
+    the months rewritten and why as their user metadata.
 
     A full build replaces the table's schema too (a new catalog); a partial one refuses a
     table written with another catalog (``CatalogChanged``), before any work.
     """
-    partial = first is not None or last is not None
-    if partial:
+    span = (first, last)
+    if span != (None, None):
         check_same_catalog(spark, lake.panel)
     began = time.monotonic()
-    silver, data_last = write_silver(spark, lake, read_bronze(spark, lake), cfg.filing_lag_months)
-    silver_seconds = time.monotonic() - began
+    key = settings_key(cfg)
+    previous = last_complete_run(spark, lake)
+    silver, data_last, versions = write_silver(
+        spark, lake, read_bronze(spark, lake), cfg.filing_lag_months
+    )
+    why_full = full_rebuild_reason(spark, lake, previous, key, list(silver), full)
+    seconds = {"silver": time.monotonic() - began}
     settings = panel_settings(cfg, data_last)
-    lo = months.index(first) if first else settings.start_index
-    hi = min(months.index(last), data_last) if last else data_last
-    panel = build_panel(silver, settings)
-    if partial:
-        panel = panel.where(F.col("month_index").between(lo, hi))
-    report = plan_report(panel)
-    log.info("panel plan: %s", report)
-
     began = time.monotonic()
-    if partial and delta_io.exists(spark, lake.panel):
-        where = f"periode >= '{months.first_day(lo)}' AND periode <= '{months.first_day(hi)}'"
-        delta_io.write(
-            panel, lake.panel, partition_by=["periode"], replace_where=where, optimize_write=True
-        )
-    else:
-        delta_io.write(
-            panel, lake.panel, partition_by=["periode"], overwrite_schema=True, optimize_write=True
-        )
-    panel_seconds = time.monotonic() - began
-    spark.catalog.clearCache()  # the panel's cached inputs
+    plan = plan_run(spark, lake, silver, settings, previous, why_full, span)
+    seconds["changes"] = time.monotonic() - began
+    log.info("panel run: %s", plan.describe())
+
+    report, target_rows = None, 0
+    with delta_io.commit_metadata(spark, json.dumps({"panel": plan.describe()})):
+        began = time.monotonic()
+        if plan.first is not None:
+            report = write_months(spark, lake, silver, settings, plan)
+        seconds["panel"] = time.monotonic() - began
+        began = time.monotonic()
+        if plan.mode == "incremental":
+            rows = changed_targets(
+                delta_io.read(spark, lake.panel), silver["judgments"], plan, settings
+            )
+            target_rows = update_targets(spark, lake.panel, rows, plan)
+        seconds["targets"] = time.monotonic() - began
+    version = delta_io.latest_version(spark, lake.panel)
+    record_run(spark, lake, plan, data_last, target_rows, versions, version, key,
+               sum(seconds.values()))  # fmt: skip
+    return summarise(spark, lake, plan, report, version, target_rows, seconds)
+
+
+def summarise(
+    spark: SparkSession,
+    lake: Lake,
+    plan: Plan,
+    report: PlanReport | None,
+    version: int,
+    target_rows: int,
+    seconds: dict[str, float],
+) -> PanelRun:
     summary = (
-        delta_io.read(spark, lake.panel)
+        delta_io.read(spark, lake.panel, version)
         .agg(
             F.count(F.lit(1)).alias("rows"),
             F.countDistinct("periode").alias("months"),
@@ -172,10 +286,14 @@ def run_panel(
         months=summary["months"],
         positive_share=summary["positive"] or 0.0,
         strong_share=summary["strong"] or 0.0,
-        version=delta_io.latest_version(spark, lake.panel),
+        version=version,
         plan=report,
-        seconds_silver=silver_seconds,
-        seconds_panel=panel_seconds,
-        first_month=months.label(lo),
-        last_month=months.label(hi),
+        seconds_silver=seconds["silver"],
+        seconds_changes=seconds["changes"],
+        seconds_panel=seconds["panel"],
+        seconds_targets=seconds["targets"],
+        first_month=None if plan.first is None else months.label(plan.first),
+        last_month=None if plan.first is None else months.label(plan.last),
+        changes=plan,
+        target_rows=target_rows,
     )

@@ -208,6 +208,24 @@ def _write_report(path: Path, result: BatchResult, problems: list[str]) -> Path:
     return path
 
 
+def _check_order(previous: DataFrame | None, batch_id: str, force: bool) -> None:
+    """A new batch whose id sorts before a committed one would never be current: the current
+    record of a key is the latest batch's, and batch ids sort in delivery order."""
+    if previous is None or force:
+        return
+    ids = previous.agg(
+        F.max("batch_id").alias("latest"),
+        F.max((F.col("batch_id") == batch_id).cast("int")).alias("known"),
+    ).first()
+    if ids["latest"] is not None and batch_id < ids["latest"] and not ids["known"]:
+        raise BatchRejected(batch_id, [
+            f"batch {batch_id} sorts before the last committed batch {ids['latest']}: batch ids "
+            "sort in delivery order (a key's current record is the latest batch's), so its "
+            f"records would never replace those of {ids['latest']}; give it an id after "
+            f"{ids['latest']} (e.g. its delivery month), or use --force to ingest it anyway"
+        ])  # fmt: skip
+
+
 def _already(previous: DataFrame | None, batch_id: str, files: list[_File], force: bool) -> bool:
     """True when the batch was committed from exactly these files (nothing to do)."""
     if previous is None or force:
@@ -241,6 +259,7 @@ def ingest_batch(spark: SparkSession, lake: Lake, expectations_dir: Path, runs_d
     stamp = F.lit(started).cast("timestamp")
     previous = books.previous_runs(spark, lake.ingest_runs)
 
+    _check_order(previous, batch_id, force)
     began = time.monotonic()
     files, unknown = _read(spark, raw_dir)
     result = BatchResult(batch_id, [f.report for f in files] + unknown)

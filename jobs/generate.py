@@ -7,12 +7,14 @@ Same seed and scale give byte-identical raw files, whatever the number of cores.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 from pathlib import Path
 
 from common.cli import job_parser, month, start
 from generator.delivery import Request, write_delivery
+from generator.monthly import Split, split_delivery
 from generator.scenario import make_scenario
 
 
@@ -36,6 +38,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="share of data lines corrupted (default from config: 0)")  # fmt: skip
     parser.add_argument("--failure-rate", type=float, metavar="F",
                         help="yearly rate of first openings (default: config)")  # fmt: skip
+    parser.add_argument("--split-last-month", type=Path, metavar="DIR2",
+                        help="cut the delivery in two monthly deliveries: DIR holds the months "
+                        "before the last, DIR2 the last month and corrections to earlier "
+                        "months")  # fmt: skip
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty DIR")
     args = parser.parse_args(argv)
     if args.establishments < 1:
@@ -43,12 +49,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def split_in_two(out: Path, second: Path, last: str) -> None:
+    """The delivery in ``out`` becomes the months before ``last``; ``second`` gets that month
+    and the corrections (generator/monthly.py)."""
+    whole = out.with_name(out.name + ".whole")
+    for folder in (whole, second):  # (--overwrite was given, or they are empty)
+        shutil.rmtree(folder, ignore_errors=True)
+    out.rename(whole)
+    counts = split_delivery(whole, out, second, Split(last))
+    shutil.rmtree(whole)
+    lines = sum(e["lines"] for e in counts["second"])
+    print(f"cut in two monthly deliveries: {out} (to the month before {last}), "
+          f"{second} ({last} and corrections to earlier months: {lines} lines)")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     out = args.out.resolve()
     truth = (args.truth or out.with_name(out.name + "_truth")).resolve()
-    if out.exists() and any(out.iterdir()) and not args.overwrite:
-        sys.exit(f"error: {out} is not empty (use --overwrite to replace it)")
+    for folder in (out, args.split_last_month):
+        if folder and folder.exists() and any(folder.iterdir()) and not args.overwrite:
+            sys.exit(f"error: {folder} is not empty (use --overwrite to replace it)")
     settings, spark = start(args, "generate")
     defaults = settings.generator
     request = Request(
@@ -74,6 +95,8 @@ def main(argv: list[str] | None = None) -> None:
         )
     print(f"raw files: {out}")
     print(f"manifest:  {out / 'manifest.json'}")
+    if args.split_last_month:
+        split_in_two(out, args.split_last_month.resolve(), manifest["window"]["last_month"])
     print(f"truth:     {truth} (Delta; read only by training's evaluation)")
     spark.stop()
 

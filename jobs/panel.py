@@ -2,8 +2,14 @@
 
 Silver tables (monthly grain) go to <lake>/silver/<name>; the panel, one row per
 (siret, month) of the population with every catalog variable and the 18-month
-target, to <lake>/gold/panel, partitioned by month. With --from/--to only those
-months of the panel are replaced; the others stay as they are.
+target, to <lake>/gold/panel, partitioned by month.
+
+With no option, only what the bronze tables changed since the last run is rewritten:
+the months from the earliest changed input month on (a new month, corrections, late
+filings), and before them the targets that new judgments or the closing horizon change.
+The first run, and one after a change of the catalog or of the panel settings, builds
+everything. --full forces that; with --from/--to only those months are replaced. Each
+run is recorded in <lake>/ops/panel_runs (months rewritten and why).
 """
 
 from __future__ import annotations
@@ -33,7 +39,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="YYYY-MM",
         help="last month to (re)write (default: the last month of the data)",
     )
-    return parser.parse_args(argv)
+    parser.add_argument("--full", action="store_true", help="rebuild every month, whatever changed")
+    args = parser.parse_args(argv)
+    if args.full and (args.first or args.last):
+        parser.error("--full rebuilds every month: it cannot be combined with --from/--to")
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -41,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     settings, spark = start(args, "panel")
     lake = Lake.from_settings(settings)
     try:
-        run = run_panel(spark, lake, settings.panel, args.first, args.last)
+        run = run_panel(spark, lake, settings.panel, args.first, args.last, args.full)
     except (MissingInput, CatalogChanged) as exc:
         sys.exit(f"error: {exc}")
     print(f"panel written to {lake.panel} (Delta version {run.version})")
@@ -51,9 +61,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(f"  positive 18-month labels {run.positive_share:.2%}, ", end="")
     print(f"strong signals {run.strong_share:.2%}")
-    print(f"  plan: {run.plan}; silver {run.seconds_silver:.0f} s, panel {run.seconds_panel:.0f} s")
-    if args.first or args.last:
-        print(f"  months {run.first_month} to {run.last_month} replaced; the others untouched")
+    print(f"  run: {run.changes.describe()}")
+    if run.target_rows:
+        print(f"  targets updated on {run.target_rows:,} rows of earlier months")
+    plan = f"plan: {run.plan}; " if run.plan else ""
+    print(f"  {plan}silver {run.seconds_silver:.0f} s, changes {run.seconds_changes:.0f} s, "
+          f"panel {run.seconds_panel:.0f} s, targets {run.seconds_targets:.0f} s")  # fmt: skip
     spark.stop()
 
 

@@ -63,8 +63,14 @@ class World:
             update={"lake": settings.lake.model_copy(update={"root": str(root / "lake")})}
         )
         self.lake = Lake.from_settings(self.settings)
-        ingest_batch(
-            spark, self.lake, PROJECT_ROOT / "expectations", root / "runs", str(self.raw), "2021-06"
+        self.batch = "2021-06"
+        self.ingested = ingest_batch(
+            spark,
+            self.lake,
+            PROJECT_ROOT / "expectations",
+            root / "runs",
+            str(self.raw),
+            self.batch,
         )
         self.panel_run = run_panel(spark, self.lake, self.settings.panel)
 

@@ -202,7 +202,11 @@ class Backtested:
                 "mlflow": world.settings.mlflow.model_copy(
                     update={"tracking_uri": self.uri, "artifact_root": str(root / "artifacts")}
                 ),
-                "training": world.settings.training.model_copy(update={"num_workers": 2}),
+                # no refit: the tests compare cut-offs with each other, not the model's
+                # quality, and a refit is one more XGBoost training per cut-off
+                "training": world.settings.training.model_copy(
+                    update={"num_workers": 2, "refit": False}
+                ),
             }
         )
         self.early_settings = _lake(base, root / "early")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from delta.tables import DeltaTable
+from frames import assert_same_panel
 from pipeline_run import Demo, pipeline_conf
 from pyspark.sql import functions as F
 
@@ -144,37 +145,6 @@ def assert_same_rows(a, b) -> None:
     assert a.exceptAll(b).isEmpty() and b.exceptAll(a).isEmpty()
 
 
-def assert_same_panel(a, b, rel: float = 1e-9) -> None:
-    """Row for row on (siret, periode); doubles within ``rel`` (relative, absolute below 1):
-    sums over a sector and month are added in the order the shuffle delivers them, so two
-    runs may differ in the last bits."""
-    keys = ["siret", "periode"]
-    assert sorted(a.columns) == sorted(b.columns)
-    rows = a.count()
-    assert b.count() == rows
-    types = dict(a.dtypes)
-    checks = []
-    for c in a.columns:
-        if c in keys:
-            continue
-        x, y = F.col(f"a.{c}"), F.col(f"b.{c}")
-        if types[c] in ("double", "float"):
-            same = (
-                (x.isNull() & y.isNull())
-                | (F.isnan(x) & F.isnan(y))
-                | (x == y)
-                | (F.abs(x - y) <= rel * F.greatest(F.lit(1.0), F.abs(x)))
-            )
-        else:
-            same = x.eqNullSafe(y)
-        checks.append(F.sum(F.when(F.coalesce(same, F.lit(False)), 0).otherwise(1)).alias(c))
-    joined = a.alias("a").join(b.alias("b"), keys, "full_outer")
-    found = joined.agg(F.count(F.lit(1)).alias("_rows"), *checks).first().asDict()
-    assert found.pop("_rows") == rows  # the same keys on both sides
-    different = {c: n for c, n in found.items() if n}
-    assert not different, different
-
-
 def panel(spark, demo: Demo):
     return delta_io.read(spark, str(demo.lake / "gold" / "panel"))
 
@@ -273,7 +243,7 @@ def test_the_panel_job_survives_the_loss_of_a_worker(
     spark, cluster, cluster_conf, cluster_demo, local_demo
 ) -> None:
     assert cluster_demo.returncode == 0
-    proc = submit("jobs/panel.py", "--config", str(cluster_demo.conf))
+    proc = submit("jobs/panel.py", "--config", str(cluster_demo.conf), "--full")
     try:
         # wait for both executors of the job to be running, then let it work a little
         deadline = time.monotonic() + 180
@@ -310,7 +280,7 @@ def test_a_driver_killed_mid_write_leaves_the_previous_version(
     table = cluster_demo.lake / "gold" / "panel"
     before_version = delta_io.latest_version(spark, str(table))
     before_files = _data_files(table)
-    proc = submit("jobs/panel.py", "--config", str(cluster_demo.conf))
+    proc = submit("jobs/panel.py", "--config", str(cluster_demo.conf), "--full")
     try:
         deadline = time.monotonic() + 600
         while not (_data_files(table) - before_files):  # the panel's write has begun
@@ -332,7 +302,7 @@ def test_a_driver_killed_mid_write_leaves_the_previous_version(
         if not cluster.state()["activeapps"]:
             break
         time.sleep(1)
-    code, out = finish(submit("jobs/panel.py", "--config", str(cluster_demo.conf)))
+    code, out = finish(submit("jobs/panel.py", "--config", str(cluster_demo.conf), "--full"))
     assert code == 0, out[-5000:]
     assert delta_io.latest_version(spark, str(table)) > before_version
     assert_same_panel(panel(spark, local_demo), panel(spark, cluster_demo))

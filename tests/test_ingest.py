@@ -20,8 +20,6 @@ from pyspark.testing import assertDataFrameEqual
 from common import delta_io
 from common.config import PROJECT_ROOT, ConfigError
 from common.lake import Lake
-from generator.delivery import Request, write_delivery
-from generator.scenario import make_scenario
 from ingestion.current import current_records
 from ingestion.pipeline import BatchRejected, ingest_batch
 from ingestion.quality import load_suites
@@ -408,6 +406,11 @@ def test_batches_replay_corrections_and_duplicates(spark, settings, tmp_path: Pa
     again = run(spark, lake, b1, "2024-01", tmp_path)
     assert again.already_ingested
     assert table_state(spark, lake) == after_sequence
+    # a new batch whose id sorts before the last one would never be current: refused
+    with pytest.raises(BatchRejected, match="batch 2023-12 sorts before the last committed "
+                       r"batch 2024-02: .*or use --force"):  # fmt: skip
+        run(spark, lake, b1, "2023-12", tmp_path)
+    assert table_state(spark, lake) == after_sequence
 
     # the current record of a key is the latest batch's; every debt state is kept
     cotisation = current_records(delta_io.read(spark, lake.bronze("cotisation")), "cotisation")
@@ -446,19 +449,12 @@ def test_batches_replay_corrections_and_duplicates(spark, settings, tmp_path: Pa
 
 
 @pytest.mark.slow
-def test_a_generated_batch_reconciles_with_the_manifest(spark, settings, tmp_path: Path) -> None:
-    request = Request(establishments=1000, months=24, start="2019-01", seed=4, bad_line_rate=0.01,
-                      yearly_failure_rate=0.012)  # fmt: skip
-    scenario = make_scenario(
-        request.seed, request.start, request.months, request.yearly_failure_rate
-    )
-    manifest = write_delivery(spark, scenario, request, tmp_path / "raw", tmp_path / "truth")
-    shutil.copy(FIXTURES / "ccsfTestData.csv", tmp_path / "raw" / "readme.csv")  # unknown name
-    lake = lake_for(tmp_path, settings)
-    result = run(spark, lake, tmp_path / "raw", "2021-01", tmp_path)
-
+def test_a_generated_batch_reconciles_with_the_manifest(spark, world) -> None:
+    """The shared world's delivery (generated with bad lines), as its fixture ingested it."""
+    manifest, lake, result = world.manifest, world.lake, world.ingested
+    assert sum(f["bad_lines"] for f in manifest["files"]) > 100
     runs = {r.source_file: r for r in delta_io.read(spark, lake.ingest_runs).collect()}
-    assert runs["readme.csv"].status == "unknown_file"
+    assert set(runs) == {f["file"] for f in manifest["files"]}
     for entry in manifest["files"]:
         r = runs[entry["file"]]
         assert r.status == "ingested"
@@ -475,7 +471,7 @@ def test_a_generated_batch_reconciles_with_the_manifest(spark, settings, tmp_pat
     dq = delta_io.read(spark, lake.dq_results)
     assert (
         dq.count() == sum(1 for _ in result.outcomes)
-        and dq.where("batch_id = '2021-01'").count() > 0
+        and dq.where(F.col("batch_id") == world.batch).count() > 0
     )
 
 

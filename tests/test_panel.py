@@ -7,9 +7,9 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from frames import stale_panel
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, StringType, StructField, StructType
-from pyspark.testing import assertDataFrameEqual
 
 from common import delta_io, months
 from common.lake import Lake
@@ -169,36 +169,6 @@ def test_no_variable_looks_ahead(spark, world) -> None:
     assert changed == []
 
 
-def test_a_month_range_is_replaced_and_the_rest_untouched(spark, world, tmp_path) -> None:
-    import shutil
-
-    shutil.copytree(world.lake.root, tmp_path / "lake")
-    lake = world.lake.__class__(str(tmp_path / "lake"), world.lake.tables)
-    before = delta_io.read(spark, lake.panel, version=delta_io.latest_version(spark, lake.panel))
-    outside = before.where("periode < '2019-01-01' OR periode > '2019-03-01'")
-    expected_outside = sorted(
-        map(str, outside.select("siret", "periode", "dette_totale", "effectif").collect())
-    )
-    # a stricter population for the rewritten months only
-    stricter = world.settings.panel.model_copy(update={"min_employees": 30})
-    run = run_panel(spark, lake, stricter, "2019-01", "2019-03")
-    assert (run.first_month, run.last_month) == ("2019-01", "2019-03")
-    after = delta_io.read(spark, lake.panel)
-    inside = after.where("periode BETWEEN '2019-01-01' AND '2019-03-01'")
-    assert inside.count() > 0 and inside.where("effectif_max12 < 30").count() == 0
-    assert (
-        before.where(
-            "periode BETWEEN '2019-01-01' AND '2019-03-01' AND effectif_max12 < 30"
-        ).count()
-        > 0
-    )
-    kept = after.where("periode < '2019-01-01' OR periode > '2019-03-01'")
-    assert (
-        sorted(map(str, kept.select("siret", "periode", "dette_totale", "effectif").collect()))
-        == expected_outside
-    )
-
-
 def test_variables_carry_their_description_as_column_comment(spark, world) -> None:
     described = spark.sql(f"DESCRIBE delta.`{world.lake.panel}`").collect()
     comments = {row["col_name"]: row["comment"] for row in described}
@@ -211,13 +181,6 @@ def test_variables_carry_their_description_as_column_comment(spark, world) -> No
     table = delta_io.read(spark, world.lake.panel).schema
     assert delta_io.schema_changes(gold_schema(), table) == []
     assert [f.name for f in table.fields] == [f.name for f in gold_schema().fields]
-
-
-def stale_panel(spark, path: str) -> None:
-    """An empty panel written by an older catalog: one variable it did not have, one it had."""
-    fields = [f for f in gold_schema().fields if f.name != "dette_totale"]
-    old = StructType([*fields, StructField("variable_retiree", DoubleType())])
-    delta_io.write(spark.createDataFrame([], old), path, partition_by=["periode"])
 
 
 def test_a_range_rebuild_refuses_a_changed_catalog(spark, settings, tmp_path) -> None:
@@ -240,20 +203,3 @@ def test_schema_changes_name_retyped_columns() -> None:
     assert delta_io.schema_changes(new, old) == [
         "1 column(s) of another type: b (string -> double)"
     ]
-
-
-def test_a_full_rebuild_replaces_a_changed_schema(spark, world, tmp_path) -> None:
-    import shutil
-
-    shutil.copytree(f"{world.lake.root}/bronze", tmp_path / "lake" / "bronze")
-    lake = Lake(str(tmp_path / "lake"), world.lake.tables)
-    stale_panel(spark, lake.panel)
-    run = run_panel(spark, lake, world.settings.panel)
-    assert run.rows == world.panel_run.rows and run.version == 1
-    table = delta_io.read(spark, lake.panel)
-    assert delta_io.schema_changes(gold_schema(), table.schema) == []
-    assert table.schema["dette_totale"].metadata == {
-        "comment": by_name()["dette_totale"].description
-    }
-    expected = delta_io.read(spark, world.lake.panel).select("siret", "periode", "dette_totale")
-    assertDataFrameEqual(table.select("siret", "periode", "dette_totale"), expected)

@@ -318,11 +318,13 @@ def test_registered_model_scores_panel_rows_read_without_the_project(trained) ->
 
     name = trained.settings.mlflow.registered_model
     script = f"""
-import mlflow, numpy as np
-from deltalake import DeltaTable
+import mlflow, numpy as np, pyarrow as pa
+from deltalake import DeltaTable, QueryBuilder
 mlflow.set_tracking_uri({trained.uri!r})
 model = mlflow.pyfunc.load_model("models:/{name}@champion")
-rows = DeltaTable({trained.world.lake.panel!r}).to_pandas().head(50)
+# the panel has deletion vectors: delta-rs reads it through its query engine
+query = QueryBuilder().register("panel", DeltaTable({trained.world.lake.panel!r}))
+rows = pa.table(query.execute("SELECT * FROM panel LIMIT 50").read_all()).to_pandas()
 scores = np.asarray(model.predict(rows))
 assert scores.shape == (50,) and ((scores >= 0) & (scores <= 1)).all(), scores
 print("scored", len(scores))

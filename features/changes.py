@@ -1,0 +1,83 @@
+"""What a new bronze state changes in the panel: silver tables compared before and after.
+
+Every variable of a panel row reads its establishment's (and company's) months up to the
+row's month, never later ones (features/builders.py); sector statistics read the month's
+rows. So when the earliest changed input month is ``m``, the rows of months before ``m``
+keep their variables, and the rows from ``m`` on are rewritten whole. The targets are the
+exception: they look ahead (a judgment, the horizon), and are updated on their own.
+
+The earliest month each silver table changes, from the rows in one version and not the
+other (both ways, so a removed row counts as much as an added one):
+- monthly tables (``month_index``): the least month of those rows;
+- ``financials``: the month a changed fiscal year becomes known (``disponible``); when only
+  the month the next year takes over changes (``jusqua``, after a new filing), the month
+  after the earlier of the two;
+- ``establishments``: the first month an establishment whose register row changed has a
+  headcount or a contribution (its every row carries its description);
+- ``judgments`` change only targets: the companies whose first opening changed.
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from features.silver import MONTH_INDEX
+
+MONTHLY = (
+    "headcount",
+    "contributions",
+    "debt",
+    "company_headcount",
+    "partial_activity",
+    "payment_delays",
+)
+# the monthly tables whose rows make an establishment's panel rows (population: reported)
+REPORTED = ("headcount", "contributions")
+
+
+def difference(old: DataFrame, new: DataFrame) -> DataFrame:
+    """Rows of either frame missing from the other (as many times as they are missing)."""
+    new = new.select(*old.columns)
+    return old.exceptAll(new).unionByName(new.exceptAll(old))
+
+
+def _months(frame: DataFrame, month) -> DataFrame:
+    """The candidate months (one column ``m``) of a frame of changed rows."""
+    return frame.select(F.col(month).alias("m") if isinstance(month, str) else month.alias("m"))
+
+
+def financials_months(old: DataFrame, new: DataFrame) -> DataFrame:
+    substance = [c for c in new.columns if c != "jusqua"]
+    changed = difference(old.select(*substance), new.select(*substance))
+    ends = difference(
+        old.select("siren", "date_fin_exercice", "jusqua"),
+        new.select("siren", "date_fin_exercice", "jusqua"),
+    )
+    return _months(changed, "disponible").unionByName(_months(ends, F.col("jusqua") + 1))
+
+
+def establishments_months(old: DataFrame, new: DataFrame, reported: list[DataFrame]) -> DataFrame:
+    changed = difference(old, new).select("siret").distinct()
+    rows = reduce(DataFrame.unionByName, [r.select("siret", MONTH_INDEX) for r in reported])
+    return _months(rows.join(changed, "siret", "left_semi"), MONTH_INDEX)
+
+
+def judged_companies(old: DataFrame, new: DataFrame) -> DataFrame:
+    """The companies (``siren``) whose first opening judgment changed, appeared or went."""
+    return difference(old, new).select("siren").distinct()
+
+
+def earliest_changes(old: dict[str, DataFrame], new: dict[str, DataFrame]) -> dict[str, int]:
+    """Per silver table, the earliest month (index) whose panel rows its change reaches;
+    tables that did not change are left out (``judgments``: see judged_companies). One
+    small job per table (a union of all of them plans slower than it saves)."""
+    candidates = {name: _months(difference(old[name], new[name]), MONTH_INDEX) for name in MONTHLY}
+    candidates["financials"] = financials_months(old["financials"], new["financials"])
+    candidates["establishments"] = establishments_months(
+        old["establishments"], new["establishments"], [new[n] for n in REPORTED]
+    )
+    least = {name: frame.agg(F.min("m")).first()[0] for name, frame in candidates.items()}
+    return {name: m for name, m in least.items() if m is not None}

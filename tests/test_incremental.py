@@ -1,0 +1,259 @@
+"""The incremental panel: a world delivered in two monthly batches, the panel updated after
+each, equals a full rebuild of the same lake, cell for cell; which months a change reaches,
+on hand-made silver tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from delta.tables import DeltaTable
+from frames import assert_same_panel, stale_panel
+from pyspark.sql import functions as F
+
+from common import delta_io, months
+from common.config import PROJECT_ROOT
+from common.lake import Lake
+from features.catalog import by_name
+from features.changes import (
+    earliest_changes,
+    establishments_months,
+    financials_months,
+    judged_companies,
+)
+from features.compute import PanelSettings
+from features.incremental import Plan, changed_targets
+from features.panel import gold_schema
+from features.pipeline import run_panel
+from generator.delivery import Request, write_delivery
+from generator.monthly import Split, split_delivery
+from generator.scenario import make_scenario
+from ingestion.pipeline import ingest_batch
+
+LAST = "2018-06"
+
+
+class TwoBatches:
+    """A small world cut in two deliveries (generator/monthly.py), each ingested and followed
+    by an incremental panel run; then the same lake rebuilt in full."""
+
+    def __init__(self, root: Path, settings, spark):
+        request = Request(establishments=240, months=30, start="2016-01", seed=8,
+                          bad_line_rate=0.002, yearly_failure_rate=0.08)  # fmt: skip
+        scenario = make_scenario(request.seed, request.start, request.months,
+                                 request.yearly_failure_rate)  # fmt: skip
+        write_delivery(spark, scenario, request, root / "raw", root / "truth")
+        self.split = split_delivery(
+            root / "raw", root / "first", root / "second", Split(LAST, correction_rate=0.05)
+        )
+        self.settings = settings.model_copy(
+            update={"lake": settings.lake.model_copy(update={"root": str(root / "lake")})}
+        )
+        self.lake = Lake.from_settings(self.settings)
+        self.runs = []
+        for folder, batch in (("first", "2018-05"), ("second", LAST)):
+            ingest_batch(spark, self.lake, PROJECT_ROOT / "expectations", root / "runs",
+                         str(root / folder), batch)  # fmt: skip
+            self.runs.append(run_panel(spark, self.lake, self.settings.panel))
+        self.incremental_version = self.runs[-1].version
+        # a panel written by an older catalog: the next run must rebuild it all
+        stale_panel(spark, self.lake.panel, overwrite_schema=True)
+        self.full = run_panel(spark, self.lake, self.settings.panel)
+
+
+@pytest.fixture(scope="module")
+def batches(spark, settings, tmp_path_factory) -> TwoBatches:
+    return TwoBatches(tmp_path_factory.mktemp("two-batches"), settings, spark)
+
+
+def test_the_second_delivery_holds_the_last_month_and_corrections(batches) -> None:
+    second = {e["source"]: e["lines"] for e in batches.split["second"]}
+    assert {"cotisation", "debit", "effectif", "effectif_ent"} <= set(second)
+    assert all(n > 0 for n in second.values())
+
+
+def test_the_incremental_panel_equals_a_full_rebuild(spark, batches) -> None:
+    first, second = batches.runs
+    assert first.changes.mode == "full"  # no earlier run
+    assert second.changes.mode == "incremental"
+    # the new month and corrections to earlier months, not the whole history
+    assert 1 < second.changes.months < first.changes.months
+    assert "new months" in second.changes.reasons and "contributions" in second.changes.reasons
+    assert second.target_rows > 0  # the closing horizon (and new judgments) reached back
+    assert batches.full.changes.reasons == {"full": "the variable catalog changed"}
+    incremental = delta_io.read(spark, batches.lake.panel, batches.incremental_version)
+    assert_same_panel(incremental, delta_io.read(spark, batches.lake.panel, batches.full.version))
+
+
+def test_each_run_is_recorded_with_the_months_it_rewrote_and_why(spark, batches) -> None:
+    runs = delta_io.read(spark, batches.lake.panel_runs).orderBy("run_at").collect()
+    assert [r["mode"] for r in runs][:3] == ["full", "incremental", "full"]
+    second = runs[1]
+    assert second["last_month"] == LAST and second["data_last_month"] == LAST
+    assert second["months_rewritten"] == batches.runs[1].changes.months
+    assert second["first_month"] == months.label(batches.runs[1].changes.first)
+    assert "new months" in json.loads(second["reasons"])
+    assert second["panel_version"] == batches.incremental_version
+    assert second["target_rows_updated"] == batches.runs[1].target_rows
+    # the panel's commits say why they were made
+    history = DeltaTable.forPath(spark, batches.lake.panel).history().collect()
+    notes = [json.loads(h["userMetadata"])["panel"] for h in history if h["userMetadata"]]
+    assert any(n.startswith("incremental: ") and second["first_month"] in n for n in notes)
+
+
+def test_a_full_rebuild_replaces_a_changed_schema(spark, batches) -> None:
+    table = delta_io.read(spark, batches.lake.panel)
+    assert delta_io.schema_changes(gold_schema(), table.schema) == []
+    assert [f.name for f in table.schema.fields] == [f.name for f in gold_schema().fields]
+    assert table.schema["dette_totale"].metadata == {
+        "comment": by_name()["dette_totale"].description
+    }
+
+
+def test_a_run_with_nothing_new_rewrites_nothing(spark, batches) -> None:
+    run = run_panel(spark, batches.lake, batches.settings.panel)
+    assert run.changes.mode == "unchanged" and run.changes.first is None
+    assert run.target_rows == 0 and run.version == batches.full.version
+
+
+def test_a_month_range_is_replaced_and_the_rest_untouched(spark, batches, tmp_path) -> None:
+    import shutil
+
+    shutil.copytree(batches.lake.root, tmp_path / "lake")
+    lake = Lake(str(tmp_path / "lake"), batches.lake.tables)
+    before = delta_io.read(spark, lake.panel, version=delta_io.latest_version(spark, lake.panel))
+    outside = before.where("periode < '2017-01-01' OR periode > '2017-03-01'")
+    expected_outside = sorted(
+        map(str, outside.select("siret", "periode", "dette_totale", "effectif").collect())
+    )
+    # a stricter population for the rewritten months only
+    stricter = batches.settings.panel.model_copy(update={"min_employees": 30})
+    run = run_panel(spark, lake, stricter, "2017-01", "2017-03")
+    assert (run.first_month, run.last_month) == ("2017-01", "2017-03")
+    after = delta_io.read(spark, lake.panel)
+    inside = after.where("periode BETWEEN '2017-01-01' AND '2017-03-01'")
+    assert inside.count() > 0 and inside.where("effectif_max12 < 30").count() == 0
+    assert (
+        before.where(
+            "periode BETWEEN '2017-01-01' AND '2017-03-01' AND effectif_max12 < 30"
+        ).count()
+        > 0
+    )
+    kept = after.where("periode < '2017-01-01' OR periode > '2017-03-01'")
+    assert (
+        sorted(map(str, kept.select("siret", "periode", "dette_totale", "effectif").collect()))
+        == expected_outside
+    )
+    assert run.changes.mode == "range"
+
+
+# --- which months a change reaches, on hand-made silver tables -------------------------------
+
+MONTHLY = "siret string, month_index int, effectif double"
+SETTINGS = PanelSettings(start_index=200, last_index=220, horizon_months=18, min_employees=10,
+                         lookback_months=12, excluded_naf_sections=(), public_legal_prefixes=(),
+                         partitions=1)  # fmt: skip
+
+
+def _silver(spark, **changes):
+    """Unchanged silver tables but for ``changes`` (name -> rows)."""
+    tables = {
+        "headcount": [("A", 210, 12.0), ("A", 211, 12.0), ("B", 205, 30.0)],
+        "contributions": [("A", 210, 100.0)],
+        "debt": [],
+        "company_headcount": [],
+        "partial_activity": [],
+        "payment_delays": [],
+        "financials": [
+            ("1", "2017-12-31", 216, None),
+            ("2", "2016-12-31", 204, 215),
+            ("2", "2017-12-31", 216, None),
+        ],  # fmt: skip
+        "establishments": [("A", "1", "1010Z"), ("B", "2", "2020Z")],
+        "judgments": [("1", "2018-03-10")],
+    }
+    tables.update(changes)
+    schemas = {
+        "financials": "siren string, date_fin_exercice string, disponible int, jusqua int",
+        "establishments": "siret string, siren string, code_naf string",
+        "judgments": "siren string, date_premiere_ouverture string",
+    }
+    return {n: spark.createDataFrame(rows, schemas.get(n, MONTHLY)) for n, rows in tables.items()}
+
+
+def _least(frame) -> int | None:
+    return frame.agg(F.min("m")).first()[0]
+
+
+def test_a_corrected_month_and_a_removed_one_reach_from_the_earliest(spark) -> None:
+    old = _silver(spark)
+    assert earliest_changes(old, _silver(spark)) == {}  # nothing changed: no month
+    new = _silver(spark, headcount=[("A", 210, 12.0), ("A", 211, 13.0)],  # B's 205 removed
+                  contributions=[("A", 210, 100.0), ("A", 212, 90.0)])  # fmt: skip
+    assert earliest_changes(old, new) == {"headcount": 205, "contributions": 212}
+
+
+def test_a_late_filing_reaches_from_the_month_it_becomes_known(spark) -> None:
+    old = _silver(spark)["financials"]
+    # company 1 files its 2018 year (known from 228): its 2017 year now ends at 227
+    filed = [("1", "2017-12-31", 216, 227), ("1", "2018-12-31", 228, None),
+             ("2", "2016-12-31", 204, 215), ("2", "2017-12-31", 216, None)]  # fmt: skip
+    assert _least(financials_months(old, _silver(spark, financials=filed)["financials"])) == 228
+    # company 2's 2016 figures corrected: from the month they were known
+    corrected = [("1", "2017-12-31", 216, None), ("2", "2016-12-31", 203, 215),
+                 ("2", "2017-12-31", 216, None)]  # fmt: skip
+    new = _silver(spark, financials=corrected)["financials"]
+    assert _least(financials_months(old, new)) == 203
+
+
+def test_a_register_change_reaches_from_the_establishments_first_reported_month(spark) -> None:
+    old = _silver(spark)
+    reported = [old["headcount"], old["contributions"]]
+    moved = _silver(spark, establishments=[("A", "1", "4711A"), ("B", "2", "2020Z")])
+    assert _least(establishments_months(old["establishments"], moved["establishments"],
+                                        reported)) == 210  # fmt: skip
+    # a new establishment with nothing reported changes no row
+    added = [("A", "1", "1010Z"), ("B", "2", "2020Z"), ("C", "3", "0111Z")]
+    new = _silver(spark, establishments=added)["establishments"]
+    assert _least(establishments_months(old["establishments"], new, reported)) is None
+
+
+def test_judgments_change_targets_only(spark) -> None:
+    new = _silver(spark, judgments=[("1", "2018-02-10"), ("2", "2018-06-01")])
+    judged = judged_companies(_silver(spark)["judgments"], new["judgments"])
+    assert sorted(r["siren"] for r in judged.collect()) == ["1", "2"]
+
+
+def test_targets_of_earlier_months_are_updated_exactly(spark) -> None:
+    # months 200..205 kept; company 2's first opening appears at month 206 (2017-03);
+    # the horizon closes for month 202 (data now end at 220 = 202 + 18)
+    panel = spark.createDataFrame(
+        [
+            (s, s[0], m, 0, False, m + 18 <= 219, None)
+            for s in ("1a", "2a")
+            for m in range(200, 206)
+        ],
+        "siret string, siren string, month_index int, cible int, signal_fort boolean, "
+        "horizon_complet boolean, date_premiere_ouverture date",
+    ).withColumn("periode", F.expr("add_months(date'2000-01-01', month_index)"))
+    judgments = spark.createDataFrame(
+        [("2", "2017-03-15")], "siren string, date_premiere_ouverture string"
+    ).withColumn("date_premiere_ouverture", F.to_date("date_premiere_ouverture"))
+    judged = spark.createDataFrame([("2",)], "siren string")
+    plan = Plan("incremental", 205, 220, judged=judged, horizon_from=202)
+    rows = changed_targets(panel, judgments, plan, SETTINGS).orderBy("siret", "periode").collect()
+    found = [(r["siret"], months.index(str(r["periode"])), r["cible"], r["horizon_complet"])
+             for r in rows]  # fmt: skip
+    # month 205 is rewritten whole (not here); 2a's 200..204 get the label (206 within 18
+    # months), 1a only its closed horizon at 202
+    assert found == [("1a", 202, 0, True)] + [("2a", m, 1, m <= 202) for m in range(200, 205)]
+
+
+def test_full_cannot_be_combined_with_a_month_range(capsys) -> None:
+    from jobs.panel import parse_args
+
+    assert parse_args(["--full"]).full and not parse_args([]).full
+    with pytest.raises(SystemExit):
+        parse_args(["--full", "--from", "2020-01"])
+    assert "--full rebuilds every month" in capsys.readouterr().err
