@@ -70,10 +70,13 @@ def main() -> None:
 
 
 def _last_month(lake: str) -> str:
-    from deltalake import DeltaTable
+    import pyarrow as pa
+    from deltalake import DeltaTable, QueryBuilder
 
-    periods = DeltaTable(f"{lake}/gold/panel").to_pyarrow_table(columns=["periode"])["periode"]
-    return str(max(periods.to_pylist()))[:7]
+    # the panel has deletion vectors: delta-rs reads it through its query engine
+    query = QueryBuilder().register("panel", DeltaTable(f"{lake}/gold/panel"))
+    last = pa.table(query.execute("SELECT max(periode) AS last FROM panel").read_all())
+    return str(last["last"][0].as_py())[:7]
 
 
 if __name__ == "__main__":
