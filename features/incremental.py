@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from delta.tables import DeltaTable
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -149,8 +150,10 @@ def changed_targets(
 
 def update_targets(spark: SparkSession, path: str, rows: DataFrame, plan: Plan) -> int:
     """MERGE the new targets into the panel; the number of rows updated."""
+    rows = rows.persist(StorageLevel.MEMORY_AND_DISK)  # counted, then merged: one scan
     count = rows.count()
     if not count:
+        rows.unpersist()
         return 0
     scope = "t.siret = s.siret AND t.periode = s.periode"
     if plan.first is not None:
@@ -162,6 +165,7 @@ def update_targets(spark: SparkSession, path: str, rows: DataFrame, plan: Plan) 
         .whenMatchedUpdate(set={name: f"s.{name}" for name in TARGETS})
         .execute()
     )
+    rows.unpersist()
     return count
 
 

@@ -253,6 +253,8 @@ def run_panel(
                 delta_io.read(spark, lake.panel), silver["judgments"], plan, settings
             )
             target_rows = update_targets(spark, lake.panel, rows, plan)
+            if plan.judged is not None:
+                plan.judged.unpersist()  # cached by plan_changes
         seconds["targets"] = time.monotonic() - began
     version = delta_io.latest_version(spark, lake.panel)
     record_run(spark, lake, plan, data_last, target_rows, versions, version, key,
