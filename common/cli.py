@@ -23,6 +23,13 @@ def month(value: str) -> str:
     return value
 
 
+def batch_id(value: str) -> str:
+    """argparse type of a batch id."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", value):
+        raise argparse.ArgumentTypeError("letters, digits, '_', '.', '-' only (e.g. 2024-06)")
+    return value
+
+
 class _DeprecatedConf(argparse.Action):
     """``--conf PATH``, the old name of ``--config`` (it sat beside spark-submit's own
     ``--conf k=v``): still accepted for one release, with a warning on stderr."""

@@ -52,6 +52,7 @@ class TableSettings(_Section):
     dq_results: str = "dq_results"
     monitoring: str = "monitoring"
     panel_runs: str = "panel_runs"
+    monthly_runs: str = "monthly_runs"
     doctor: str = "doctor"
 
 
@@ -146,6 +147,7 @@ class CorrectionRule(_Section):
 class ScoringSettings(_Section):
     """jobs/score.py and jobs/export_list.py."""
 
+    lists_dir: str = "work/lists"  # jobs/monthly.py writes <lists_dir>/list_<YYYY-MM>.json
     top_variables: int = 3  # variables kept per group in the micro explanation
     corrections: list[CorrectionRule] = Field(default_factory=list)
 
@@ -274,6 +276,9 @@ def load_config(path: str | Path | None = None, *, lake: str | None = None) -> S
             "ingest": IngestSettings(
                 runs_dir=resolve_path(settings.ingest.runs_dir),
                 expectations_dir=resolve_path(settings.ingest.expectations_dir),
+            ),
+            "scoring": settings.scoring.model_copy(
+                update={"lists_dir": resolve_path(settings.scoring.lists_dir)}
             ),
             "mlflow": settings.mlflow.model_copy(
                 update={

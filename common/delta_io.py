@@ -63,6 +63,11 @@ def latest_version(spark: SparkSession, path: str) -> int:
     return DeltaTable.forPath(spark, path).history(1).select("version").head()[0]
 
 
+def restore(spark: SparkSession, path: str, version: int) -> None:
+    """Make ``version`` the table's current state again (a new commit; history is kept)."""
+    DeltaTable.forPath(spark, path).restoreToVersion(version)
+
+
 def write(
     df: DataFrame,
     path: str,

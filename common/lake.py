@@ -59,3 +59,7 @@ class Lake:
     @property
     def panel_runs(self) -> str:
         return self.ops(self.tables.panel_runs)
+
+    @property
+    def monthly_runs(self) -> str:
+        return self.ops(self.tables.monthly_runs)

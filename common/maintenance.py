@@ -60,10 +60,11 @@ def _fs(spark: SparkSession, path: str):
     return hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), hadoop_path
 
 
-def discover_tables(spark: SparkSession, root: str) -> list[str]:
-    """Every Delta table ``<root>/<layer>/<name>`` of the lake, layer by layer, by name."""
+def discover_tables(spark: SparkSession, root: str, layers: tuple[str, ...] = LAYERS) -> list[str]:
+    """Every Delta table ``<root>/<layer>/<name>`` of the lake's ``layers``, layer by layer,
+    by name."""
     tables = []
-    for layer in LAYERS:
+    for layer in layers:
         fs, folder = _fs(spark, f"{root.rstrip('/')}/{layer}")
         if not fs.exists(folder):
             continue

@@ -79,6 +79,25 @@ class PanelRun:
     changes: Plan
     target_rows: int  # rows of earlier months whose targets were updated
 
+    def lines(self, lake: Lake, variables: int) -> list[str]:
+        """What the run did, for the console."""
+        shown = [
+            f"panel written to {lake.panel} (Delta version {self.version})",
+            f"  {self.rows:,} rows, {self.establishments:,} establishments, {self.months} months, "
+            f"{variables} variables",
+            f"  positive 18-month labels {self.positive_share:.2%}, "
+            f"strong signals {self.strong_share:.2%}",
+            f"  run: {self.changes.describe()}",
+        ]
+        if self.target_rows:
+            shown.append(f"  targets updated on {self.target_rows:,} rows of earlier months")
+        plan = f"plan: {self.plan}; " if self.plan else ""
+        shown.append(
+            f"  {plan}silver {self.seconds_silver:.0f} s, changes {self.seconds_changes:.0f} s, "
+            f"panel {self.seconds_panel:.0f} s, targets {self.seconds_targets:.0f} s"
+        )
+        return shown
+
 
 def read_bronze(spark: SparkSession, lake: Lake) -> dict[str, DataFrame]:
     """The current record of every bronze table."""

@@ -58,6 +58,26 @@ class BatchResult:
     def timed(self, phase: str, began: float) -> None:
         self.seconds[phase] = round(self.seconds.get(phase, 0.0) + time.monotonic() - began, 2)
 
+    def lines(self) -> list[str]:
+        """The batch file by file, and the data-quality warnings, for the console."""
+        head = (f"{'file':<34} {'source':<20} {'status':<12} {'read':>9} {'accepted':>9} "
+                f"{'quarant.':>8} {'skipped':>7} {'nulled':>6} {'records':>10} "
+                f"{'dq':>5}")  # fmt: skip
+        rows = [head, "-" * len(head)]
+        for f in self.files:
+            rows.append(
+                f"{f.source_file:<34} {f.source or '-':<20} {f.status:<12} {f.lines_read:>9} "
+                f"{f.lines_accepted:>9} {f.lines_quarantined:>8} {f.lines_skipped:>7} "
+                f"{f.lines_field_nulled:>6} {f.records_written:>10} "
+                f"{f'{f.dq_warnings}w' if f.dq_warnings else '':>5}"
+            )
+        failed = [o for o in self.outcomes if not o.success]
+        if failed:
+            rows.append("data-quality warnings:")
+            rows += [f"  {o.source}: {o.rule.description} ({o.unexpected_count} of "
+                     f"{o.element_count} rows)" for o in failed]  # fmt: skip
+        return rows
+
 
 @dataclass
 class _File:

@@ -12,12 +12,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from pyspark.sql import functions as F
-
-from common import delta_io
 from common.cli import job_parser, month, start
 from common.lake import Lake
-from scoring.export import company_list, write_json_array
+from scoring.export import NothingToExport, export_period
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -32,18 +29,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     settings, spark = start(args, "export-list")
-    lake = Lake.from_settings(settings)
-    if not delta_io.exists(spark, lake.scores):
-        sys.exit(f"error: no score table in {lake.root}: score a period first (jobs/score.py)")
-    scores = delta_io.read(spark, lake.scores).where(
-        F.col("periode") == F.lit(f"{args.period}-01").cast("date")
-    )
-    if scores.limit(1).count() == 0:
-        sys.exit(f"error: no scores for {args.period}: score it first (jobs/score.py)")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    count = write_json_array(
-        company_list(scores), args.out.resolve(), [F.col("probabilite").desc(), F.col("siren")]
-    )
+    try:
+        count = export_period(spark, Lake.from_settings(settings), args.period, args.out)
+    except NothingToExport as exc:
+        spark.stop()
+        sys.exit(f"error: {exc}")
     print(f"{count:,} companies written to {args.out}")
     spark.stop()
 

@@ -11,53 +11,27 @@ before Spark starts. Re-ingesting a batch from the same files does nothing.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
 from pyspark.sql import SparkSession
 
 from common import delta_io
-from common.cli import job_parser, load_settings, start
+from common.cli import batch_id, job_parser, load_settings, start
 from common.config import ConfigError, Settings
 from common.lake import Lake
-from ingestion.pipeline import BatchRejected, BatchResult, ingest_batch
+from ingestion.pipeline import BatchRejected, ingest_batch
 from ingestion.quality import load_suites
-
-
-def _batch_id(value: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", value):
-        raise argparse.ArgumentTypeError("letters, digits, '_', '.', '-' only (e.g. 2024-06)")
-    return value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = job_parser("ingest", __doc__)
     parser.add_argument("--raw", required=True, metavar="DIR", help="folder of the delivery")
-    parser.add_argument("--batch", required=True, type=_batch_id, metavar="ID",
+    parser.add_argument("--batch", required=True, type=batch_id, metavar="ID",
                         help="batch id; ids sort in delivery order (e.g. 2024-06)")  # fmt: skip
     parser.add_argument("--force", action="store_true",
                         help="replace a batch already ingested from other files")  # fmt: skip
     return parser.parse_args(argv)
-
-
-def summary(result: BatchResult) -> str:
-    head = (f"{'file':<34} {'source':<20} {'status':<12} {'read':>9} {'accepted':>9} "
-            f"{'quarant.':>8} {'skipped':>7} {'nulled':>6} {'records':>10} {'dq':>5}")  # fmt: skip
-    rows = [head, "-" * len(head)]
-    for f in result.files:
-        rows.append(
-            f"{f.source_file:<34} {f.source or '-':<20} {f.status:<12} {f.lines_read:>9} "
-            f"{f.lines_accepted:>9} {f.lines_quarantined:>8} {f.lines_skipped:>7} "
-            f"{f.lines_field_nulled:>6} {f.records_written:>10} "
-            f"{f'{f.dq_warnings}w' if f.dq_warnings else '':>5}"
-        )
-    failed = [o for o in result.outcomes if not o.success]
-    if failed:
-        rows.append("data-quality warnings:")
-        rows += [f"  {o.source}: {o.rule.description} ({o.unexpected_count} of {o.element_count} "
-                 "rows)" for o in failed]  # fmt: skip
-    return "\n".join(rows)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -110,7 +84,7 @@ def run(spark: SparkSession, settings: Settings, args: argparse.Namespace) -> in
         print(f"batch {args.batch} was already ingested from these files: nothing to do")
     else:
         print(f"batch {args.batch} ingested into {lake.root}")
-        print(summary(result))
+        print("\n".join(result.lines()))
         print(f"report:    {result.report}")
         if result.data_docs:
             print(f"data docs: {result.data_docs}")

@@ -54,19 +54,7 @@ def main(argv: list[str] | None = None) -> None:
         run = run_panel(spark, lake, settings.panel, args.first, args.last, args.full)
     except (MissingInput, CatalogChanged) as exc:
         sys.exit(f"error: {exc}")
-    print(f"panel written to {lake.panel} (Delta version {run.version})")
-    print(
-        f"  {run.rows:,} rows, {run.establishments:,} establishments, {run.months} months, "
-        f"{len(catalog())} variables"
-    )
-    print(f"  positive 18-month labels {run.positive_share:.2%}, ", end="")
-    print(f"strong signals {run.strong_share:.2%}")
-    print(f"  run: {run.changes.describe()}")
-    if run.target_rows:
-        print(f"  targets updated on {run.target_rows:,} rows of earlier months")
-    plan = f"plan: {run.plan}; " if run.plan else ""
-    print(f"  {plan}silver {run.seconds_silver:.0f} s, changes {run.seconds_changes:.0f} s, "
-          f"panel {run.seconds_panel:.0f} s, targets {run.seconds_targets:.0f} s")  # fmt: skip
+    print("\n".join(run.lines(lake, len(catalog()))))
     spark.stop()
 
 

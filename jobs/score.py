@@ -12,6 +12,7 @@ import argparse
 import sys
 
 from common.cli import job_parser, month, start
+from common.lake import Lake
 from scoring.pipeline import ScoringError, score_period
 
 
@@ -42,21 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     except ScoringError as exc:
         spark.stop()
         sys.exit(f"error: {exc}")
-    print(
-        f"scored {run.rows:,} establishments for {run.period} with {run.model.name} "
-        f"version {run.model.version} ({run.model.alias}) in {run.seconds:.0f} s "
-        "(scores, explanations, alerts, MERGE)"
-    )
-    for level in ("risque_fort", "risque_modere", "pas_d_alerte"):
-        print(
-            f"  {level:<14} {run.alerts.get(level, 0):>8,}   before corrections "
-            f"{run.alerts_before.get(level, 0):>8,}"
-        )
-    for name, count in sorted(run.corrections.items()):
-        print(f"  correction {name}: {count:,}")
-    print(
-        f"written to {settings.lake.root}/gold/{settings.tables.scores} (MERGE on siret, periode)"
-    )
+    print("\n".join(run.lines(Lake.from_settings(settings).scores)))
     spark.stop()
 
 

@@ -61,6 +61,8 @@ SOURCE_MONTH = {
 # month) and the months since the fiscal year's close (most close in December). Not monitored.
 CALENDAR = ("mois_calendaire", "fin_mois_depuis_cloture")
 KINDS = ("variable", "score", "alerts", "source", "outcome")
+SHOWN = 15  # variables in alert printed, by PSI
+ALERT_EXIT = 4  # the exit code of a job run with --fail-on-alert when an item is in alert
 SCHEMA = StructType(
     [
         StructField("periode", DateType()),  # the monitored month (outcome: the list's month)
@@ -92,6 +94,50 @@ class Monitored:
 
     def in_alert(self) -> pd.DataFrame:
         return self.items[self.items["status"] == "alert"]
+
+    def lines(self, period: str, model: str, where: str, experiment: str) -> list[str]:
+        """What was measured, for the console: the counts by kind, the items in alert (the
+        ``SHOWN`` variables drifting most), the realised precision of past lists."""
+        items = self.items[self.items["kind"] != "outcome"]
+        shown = [
+            f"monitored {period} against {model} version {self.model_version}'s reference in "
+            f"{self.seconds:.0f} s"
+        ]
+        for kind, group in items.groupby("kind", sort=False):
+            counts = group["status"].value_counts()
+            shown.append(
+                f"  {kind:<9} {len(group):>4} items: {counts.get('alert', 0)} in alert, "
+                f"{counts.get('watch', 0)} to watch"
+            )
+        alerts = self.in_alert()
+        variables = alerts[alerts["kind"] == "variable"].sort_values("psi", ascending=False)
+        listed = pd.concat([alerts[alerts["kind"] != "variable"], variables.head(SHOWN)])
+        for r in listed.itertuples():
+            detail = (
+                f"PSI {r.psi:.3f}" if r.psi == r.psi else f"{r.value:,.0f} vs {r.reference:,.1f}"
+            )
+            if r.kind == "variable" and r.missing_share == r.missing_share:
+                detail += f", missing {r.reference_missing_share:.1%} -> {r.missing_share:.1%}"
+            shown.append(f"  ALERT {r.kind} {r.item}: {detail}")
+        if len(variables) > SHOWN:
+            shown.append(
+                f"  ... and {len(variables) - SHOWN} more variables in alert (the table, the run)"
+            )
+        outcomes = self.items[self.items["item"] == "precision_risque_fort"]
+        shown += [
+            f"  list of {r.periode:%Y-%m}: {r.value:.1%} of its {r.reference:,.0f} risque_fort "
+            "companies opened proceedings within 18 months"
+            for r in outcomes[outcomes["kind"] == "outcome"].itertuples()
+        ]
+        return [
+            *shown,
+            f"written to {where}",
+            f"MLflow run {self.run_id} in experiment {experiment} (make mlflow-ui)",
+        ]
+
+
+def exit_code(alerts: int, fail_on_alert: bool) -> int:
+    return ALERT_EXIT if alerts and fail_on_alert else 0
 
 
 def champion_reference(client: MlflowClient, name: str) -> tuple[str, str, dict]:

@@ -17,8 +17,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
+
+from common import delta_io
+from common.lake import Lake
+
+
+class NothingToExport(RuntimeError):
+    pass
 
 
 def company_list(scores: DataFrame) -> DataFrame:
@@ -65,3 +72,20 @@ def write_json_array(frame: DataFrame, out: Path, order: list) -> int:
         target.write("\n]\n")
     partial.replace(out)
     return count
+
+
+def export_period(spark: SparkSession, lake: Lake, period: str, out: Path) -> int:
+    """Write the list of ``period`` (YYYY-MM) to ``out``; returns the number of companies."""
+    if not delta_io.exists(spark, lake.scores):
+        raise NothingToExport(
+            f"no score table in {lake.root}: score a period first (jobs/score.py)"
+        )
+    scores = delta_io.read(spark, lake.scores).where(
+        F.col("periode") == F.lit(f"{period}-01").cast("date")
+    )
+    if scores.limit(1).count() == 0:
+        raise NothingToExport(f"no scores for {period}: score it first (jobs/score.py)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return write_json_array(
+        company_list(scores), out.resolve(), [F.col("probabilite").desc(), F.col("siren")]
+    )

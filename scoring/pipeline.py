@@ -63,6 +63,21 @@ class ScoreRun:
     panel_version: int
     seconds: float = 0.0  # scoring, explanations, alerts and the MERGE, after the checks
 
+    def lines(self, scores_path: str) -> list[str]:
+        """What the run did, for the console."""
+        shown = [
+            f"scored {self.rows:,} establishments for {self.period} with {self.model.name} "
+            f"version {self.model.version} ({self.model.alias}) in {self.seconds:.0f} s "
+            "(scores, explanations, alerts, MERGE)"
+        ]
+        shown += [
+            f"  {level:<14} {self.alerts.get(level, 0):>8,}   before corrections "
+            f"{self.alerts_before.get(level, 0):>8,}"
+            for level in ("risque_fort", "risque_modere", "pas_d_alerte")
+        ]
+        shown += [f"  correction {n}: {c:,}" for n, c in sorted(self.corrections.items())]
+        return [*shown, f"written to {scores_path} (MERGE on siret, periode)"]
+
 
 def load_model(settings: Settings, alias: str) -> Model:
     use_tracking(settings.mlflow)

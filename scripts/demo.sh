@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: the whole pipeline, locally, on a generated world, then a summary.
-#   generate -> ingest -> panel -> train (XGBoost + baseline, MLflow) -> score -> export
+#   generate (the history, and the last month as a second delivery) -> ingest the history ->
+#   panel -> train (XGBoost + baseline, MLflow) -> the last month with jobs/monthly.py (ingest,
+#   incremental panel, score, monitor, export) -> summary
 # Environment (all optional): DEMO_DIR (default work/demo), DEMO_ESTABLISHMENTS (3000),
 # DEMO_MONTHS (72), DEMO_START (2016-01), DEMO_FAILURE_RATE (generator default),
 # DEMO_CONF (conf/local.yaml), DEMO_MLFLOW_ARTIFACTS (a folder for an MLflow store of the demo's
@@ -14,7 +16,9 @@ N=${DEMO_ESTABLISHMENTS:-3000}
 MONTHS=${DEMO_MONTHS:-72}
 START=${DEMO_START:-2016-01}
 BASE_CONF=$(realpath "${DEMO_CONF:-$ROOT/conf/local.yaml}")
-LAST=$(.venv/bin/python -c "y,m=map(int,'$START'.split('-')); i=y*12+m-1+$MONTHS-1; print(f'{i//12:04d}-{i%12+1:02d}')")
+label() { .venv/bin/python -c "y,m=map(int,'$START'.split('-')); i=y*12+m-1+$MONTHS-$1; print(f'{i//12:04d}-{i%12+1:02d}')"; }
+LAST=$(label 1)   # the last month: delivered on its own, as a month in production
+PREV=$(label 2)   # the history ends the month before
 began=$(date +%s)
 
 rm -rf "$DEMO"
@@ -39,20 +43,18 @@ failure=()
 if [ -n "${DEMO_FAILURE_RATE:-}" ]; then failure=(--failure-rate "$DEMO_FAILURE_RATE"); fi
 
 step() { printf '\n=== %s ===\n' "$*"; }
-step "generate $N establishments x $MONTHS months"
+step "generate $N establishments x $MONTHS months (history to $PREV, then the delivery of $LAST)"
 ./spark-submit.sh jobs/generate.py --config "$CONF" --establishments "$N" --months "$MONTHS" --start "$START" \
-  --seed 1 --bad-line-rate 0.002 "${failure[@]}" --out "$DEMO/raw" --truth "$DEMO/truth"
-step "ingest"
-./spark-submit.sh jobs/ingest.py --config "$CONF" --raw "$DEMO/raw" --batch "$LAST"
+  --seed 1 --bad-line-rate 0.002 "${failure[@]}" --out "$DEMO/raw" --truth "$DEMO/truth" \
+  --split-last-month "$DEMO/raw_$LAST"
+step "ingest the history (batch $PREV)"
+./spark-submit.sh jobs/ingest.py --config "$CONF" --raw "$DEMO/raw" --batch "$PREV"
 step "panel"
 ./spark-submit.sh jobs/panel.py --config "$CONF"
 step "train"
 ./spark-submit.sh jobs/train.py --config "$CONF" --truth "$DEMO/truth" --promote
-step "score $LAST"
-./spark-submit.sh jobs/score.py --config "$CONF" --period "$LAST"
-step "monitor $LAST"
-./spark-submit.sh jobs/monitor.py --config "$CONF" --period "$LAST"
-step "export"
-./spark-submit.sh jobs/export_list.py --config "$CONF" --period "$LAST" --out "$DEMO/list_$LAST.json"
+step "the month $LAST arrives: ingest, panel (what changed), score, monitor, export"
+./spark-submit.sh jobs/monthly.py --config "$CONF" --raw "$DEMO/raw_$LAST" --batch "$LAST" \
+  --out "$DEMO/list_$LAST.json"
 ./spark-submit.sh scripts/demo_summary.py --config "$CONF" --list "$DEMO/list_$LAST.json" --period "$LAST"
 echo "demo finished in $(( $(date +%s) - began )) s; outputs under $DEMO"

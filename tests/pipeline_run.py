@@ -12,12 +12,14 @@ TEST_CONF = PROJECT_ROOT / "conf" / "test.yaml"
 
 
 class Demo:
-    """``scripts/demo.sh`` (generate, ingest, panel, train, score, export) run once on a small
-    world through spark-submit, as `make demo` does; ``conf`` is the configuration it wrote
+    """``scripts/demo.sh`` (generate, ingest, panel, train, then the last month through
+    jobs/monthly.py: ingest, panel, score, monitor, export) run once on a small world through
+    spark-submit, as `make demo` does; ``conf`` is the configuration it wrote
     (lake, MLflow store), for more jobs on the same lake."""
 
     ESTABLISHMENTS, MONTHS, START = 350, 66, "2016-01"
-    LAST = "2021-06"
+    LAST = "2021-06"  # delivered on its own, through jobs/monthly.py
+    HISTORY = "2021-05"  # the batch of raw/: the history, to the month before
 
     def __init__(self, root: Path, base_conf: Path):
         self.dir, self.mlflow = root / "demo", root / "mlflow"

@@ -1,6 +1,7 @@
-"""The incremental panel: a world delivered in two monthly batches, the panel updated after
-each, equals a full rebuild of the same lake, cell for cell; which months a change reaches,
-on hand-made silver tables."""
+"""The month: a world delivered in two monthly batches, the second through the monthly command
+(whose first attempt fails on purpose, and whose rerun resumes); the panel updated after each
+equals a full rebuild of the same lake, cell for cell; which months a change reaches, on
+hand-made silver tables."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pyspark.sql import functions as F
 from common import delta_io, months
 from common.config import PROJECT_ROOT
 from common.lake import Lake
+from common.maintenance import discover_tables
 from features.catalog import by_name
 from features.changes import (
     earliest_changes,
@@ -30,15 +32,25 @@ from generator.delivery import Request, write_delivery
 from generator.monthly import Split, split_delivery
 from generator.scenario import make_scenario
 from ingestion.pipeline import ingest_batch
+from orchestration.monthly import (
+    STEPS,
+    MonthFailed,
+    run_month,
+    step_tables,
+    table_versions,
+)
+from orchestration.monthly import Request as MonthRequest
 
 LAST = "2018-06"
 
 
 class TwoBatches:
-    """A small world cut in two deliveries (generator/monthly.py), each ingested and followed
-    by an incremental panel run; then the same lake rebuilt in full."""
+    """A small world cut in two deliveries (generator/monthly.py): the first ingested and
+    followed by an incremental panel run; the second through the monthly command, whose first
+    attempt fails on purpose in the panel step and whose rerun resumes there; then the same lake
+    rebuilt in full. Scored and monitored with the champion of the ``trained`` fixture."""
 
-    def __init__(self, root: Path, settings, spark):
+    def __init__(self, root: Path, trained_settings, spark):
         request = Request(establishments=240, months=30, start="2016-01", seed=8,
                           bad_line_rate=0.002, yearly_failure_rate=0.08)  # fmt: skip
         scenario = make_scenario(request.seed, request.start, request.months,
@@ -47,24 +59,55 @@ class TwoBatches:
         self.split = split_delivery(
             root / "raw", root / "first", root / "second", Split(LAST, correction_rate=0.05)
         )
-        self.settings = settings.model_copy(
-            update={"lake": settings.lake.model_copy(update={"root": str(root / "lake")})}
+        s = trained_settings
+        self.settings = s.model_copy(
+            update={
+                "lake": s.lake.model_copy(update={"root": str(root / "lake")}),
+                "ingest": s.ingest.model_copy(update={"runs_dir": str(root / "runs")}),
+                "scoring": s.scoring.model_copy(update={"lists_dir": str(root / "lists")}),
+            }
         )
         self.lake = Lake.from_settings(self.settings)
-        self.runs = []
-        for folder, batch in (("first", "2018-05"), ("second", LAST)):
-            ingest_batch(spark, self.lake, PROJECT_ROOT / "expectations", root / "runs",
-                         str(root / folder), batch)  # fmt: skip
-            self.runs.append(run_panel(spark, self.lake, self.settings.panel))
+        ingest_batch(spark, self.lake, PROJECT_ROOT / "expectations", root / "runs",
+                     str(root / "first"), "2018-05")  # fmt: skip
+        self.runs = [run_panel(spark, self.lake, self.settings.panel)]
+        self.before = checksums(spark, self.panel_tables(spark))
+
+        self.request = MonthRequest(str(root / "second"), LAST)
+        with pytest.MonkeyPatch.context() as patch, pytest.raises(MonthFailed) as failed:
+            patch.setattr("features.pipeline.update_targets", _injected_failure)
+            run_month(spark, self.settings, self.request)
+        self.failure = failed.value
+        self.after_failure = checksums(spark, self.panel_tables(spark))
+        self.bronze = table_versions(spark, step_tables(spark, self.lake, "ingest"))
+        self.month = run_month(spark, self.settings, self.request)  # resumes at the panel
+        self.runs.append(self.month.outcomes[1].result)
         self.incremental_version = self.runs[-1].version
         # a panel written by an older catalog: the next run must rebuild it all
         stale_panel(spark, self.lake.panel, overwrite_schema=True)
         self.full = run_panel(spark, self.lake, self.settings.panel)
 
+    def panel_tables(self, spark) -> list[str]:
+        return step_tables(spark, self.lake, "panel")
+
+
+def _injected_failure(*args, **kwargs):
+    raise RuntimeError("injected failure, after the panel's months were written")
+
+
+def checksums(spark, paths: list[str]) -> dict[str, tuple[int, int]]:
+    """Each table's row count and sum of row hashes: equal contents, equal checksums."""
+    found = {}
+    for path in paths:
+        table = delta_io.read(spark, path)
+        hashed = F.xxhash64(*[F.col(f"`{c}`") for c in table.columns]).cast("decimal(38,0)")
+        found[path] = tuple(table.agg(F.count(F.lit(1)), F.sum(hashed)).first())
+    return found
+
 
 @pytest.fixture(scope="module")
-def batches(spark, settings, tmp_path_factory) -> TwoBatches:
-    return TwoBatches(tmp_path_factory.mktemp("two-batches"), settings, spark)
+def batches(spark, trained, tmp_path_factory) -> TwoBatches:
+    return TwoBatches(tmp_path_factory.mktemp("two-batches"), trained.settings, spark)
 
 
 def test_the_second_delivery_holds_the_last_month_and_corrections(batches) -> None:
@@ -86,6 +129,55 @@ def test_the_incremental_panel_equals_a_full_rebuild(spark, batches) -> None:
     assert_same_panel(incremental, delta_io.read(spark, batches.lake.panel, batches.full.version))
 
 
+def test_a_failed_step_leaves_the_tables_it_writes_as_they_were(spark, batches) -> None:
+    failure = batches.failure
+    assert failure.step == "panel" and failure.code == 1
+    assert "RuntimeError: injected failure" in str(failure)
+    # the months had been written, and the silver tables: all restored, none created
+    assert {"gold/panel", "silver/debt", "silver/headcount"} <= set(failure.restored)
+    assert failure.created == [] and failure.unrestored is None
+    assert batches.after_failure == batches.before
+    records = delta_io.read(spark, batches.lake.monthly_runs).orderBy("started_at").collect()
+    first = [(r["step"], r["status"]) for r in records][:2]
+    assert first == [("ingest", "done"), ("panel", "failed")]
+    failed = records[1]
+    assert "injected failure" in failed["error"] and failed["seconds"] > 0
+    assert json.loads(failed["restored"]) == failure.restored
+    # the restore is a commit of its own, saying why
+    history = DeltaTable.forPath(spark, batches.lake.panel).history().collect()
+    restores = [h for h in history if h["operation"] == "RESTORE"]
+    assert [json.loads(h["userMetadata"]) for h in restores] == [
+        {"monthly": f"batch {LAST}: panel failed, restored"}
+    ]
+
+
+def test_a_rerun_resumes_at_the_failed_step(spark, batches) -> None:
+    month = batches.month
+    assert [(o.step, o.status) for o in month.outcomes] == [
+        ("ingest", "skipped"), ("panel", "done"), ("score", "done"), ("monitor", "done"),
+        ("export", "done"),
+    ]  # fmt: skip
+    assert month.period == LAST
+    # the ingest done by the failed attempt is not redone
+    assert table_versions(spark, list(batches.bronze)) == batches.bronze
+    scored = month.outcomes[2].result
+    scores = delta_io.read(spark, batches.lake.scores).where(f"periode = DATE'{LAST}-01'")
+    assert scored.rows == scores.count() > 0
+    assert {r["batch_id"] for r in scores.select("batch_id").distinct().collect()} == {LAST}
+    listed = json.loads(month.outcomes[4].result.read_text(encoding="utf-8"))
+    assert 0 < len(listed) <= scored.rows and listed[0]["periode"] == LAST
+    records = delta_io.read(spark, batches.lake.monthly_runs).where("status = 'done'")
+    assert sorted(r["step"] for r in records.collect()) == sorted(STEPS)
+
+
+def test_a_month_done_is_not_redone(spark, batches) -> None:
+    tables = discover_tables(spark, batches.lake.root)
+    before = table_versions(spark, tables)
+    again = run_month(spark, batches.settings, batches.request)
+    assert [o.status for o in again.outcomes] == ["skipped"] * len(STEPS)
+    assert again.period == LAST and table_versions(spark, tables) == before
+
+
 def test_each_run_is_recorded_with_the_months_it_rewrote_and_why(spark, batches) -> None:
     runs = delta_io.read(spark, batches.lake.panel_runs).orderBy("run_at").collect()
     assert [r["mode"] for r in runs][:3] == ["full", "incremental", "full"]
@@ -98,8 +190,11 @@ def test_each_run_is_recorded_with_the_months_it_rewrote_and_why(spark, batches)
     assert second["target_rows_updated"] == batches.runs[1].target_rows
     # the panel's commits say why they were made
     history = DeltaTable.forPath(spark, batches.lake.panel).history().collect()
-    notes = [json.loads(h["userMetadata"])["panel"] for h in history if h["userMetadata"]]
-    assert any(n.startswith("incremental: ") and second["first_month"] in n for n in notes)
+    notes = [json.loads(h["userMetadata"]) for h in history if h["userMetadata"]]
+    assert any(
+        n.get("panel", "").startswith("incremental: ") and second["first_month"] in n["panel"]
+        for n in notes
+    )
 
 
 def test_a_full_rebuild_replaces_a_changed_schema(spark, batches) -> None:

@@ -138,9 +138,13 @@ def test_no_variable_looks_ahead(spark, world) -> None:
     last = S.last_month(bronze["effectif"])
     cut = dt.date(2019, 6, 30)
     # rows after the cut are not compared: the population stops there (the windows still see
-    # every later input row, where a look-ahead would show)
+    # every later input row, where a look-ahead would show); nor rows more than 24 months (the
+    # longest window) before it, which no later input row can reach: computed, not emitted
+    first = dt.date(2017, 7, 1)
     settings = dataclasses.replace(
-        panel_settings(world.settings.panel, last), last_index=months.index("2019-06")
+        panel_settings(world.settings.panel, last),
+        last_index=months.index("2019-06"),
+        emit_from=months.index("2017-07"),
     )
     names = [v.name for v in catalog()]
 
@@ -150,6 +154,7 @@ def test_no_variable_looks_ahead(spark, world) -> None:
             for k, v in S.build_all(source, world.settings.panel.filing_lag_months, last).items()
         }
         panel = build_panel(silver, settings).where(F.col("periode") <= F.lit(cut))
+        assert panel.agg(F.min("periode")).first()[0] == first
         frame = (
             panel.select("siret", "periode", *names).toPandas().sort_values(["siret", "periode"])
         )
@@ -157,7 +162,9 @@ def test_no_variable_looks_ahead(spark, world) -> None:
         return frame.reset_index(drop=True)
 
     # before: the world's panel as its job wrote it, from the same bronze and settings
-    written = delta_io.read(spark, world.lake.panel).where(F.col("periode") <= F.lit(cut))
+    written = delta_io.read(spark, world.lake.panel).where(
+        F.col("periode").between(F.lit(first), F.lit(cut))
+    )
     before = written.select("siret", "periode", *names).toPandas()
     before = before.sort_values(["siret", "periode"]).reset_index(drop=True)
     after = rows(perturbed(bronze, cut))
