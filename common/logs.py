@@ -14,5 +14,5 @@ def setup_logging(level: str = "INFO") -> None:
         datefmt="%H:%M:%S",
         force=True,
     )
-    for noisy in ("py4j", "urllib3", "alembic", "great_expectations"):
+    for noisy in ("py4j", "urllib3", "alembic", "great_expectations", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
