@@ -24,6 +24,8 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from common import delta_io
+from common.config import ConfigError
 from common.lake import Lake
 from ingestion import bookkeeping as books
 from ingestion.discovery import RawFile, discover
@@ -43,6 +45,15 @@ class BatchRejected(Exception):
         self.problems, self.report = problems, report
         lines = "\n  ".join(problems)
         super().__init__(f"batch {batch_id} rejected, nothing committed:\n  {lines}")
+
+
+class IngestFailed(Exception):
+    """An ingest that committed nothing of its own: why, and the job's exit code (1 refused,
+    3 lost its commit to another job)."""
+
+    def __init__(self, message: str, code: int):
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass
@@ -369,6 +380,34 @@ def ingest_batch(spark: SparkSession, lake: Lake, expectations_dir: Path, runs_d
             source.records.unpersist()
     result.report = _write_report(run_dir / "report.json", result, [])
     return result
+
+
+def ingest_or_explain(spark: SparkSession, lake: Lake, expectations_dir: Path,
+                      runs_dir: Path, raw_dir: str, batch_id: str, *,
+                      force: bool = False) -> BatchResult:  # fmt: skip
+    """``ingest_batch``, its expected failures turned into ``IngestFailed``: a missing or
+    changed suite, no raw folder, a rejected batch (with its report), a commit lost to a
+    concurrent job (nothing duplicated)."""
+    try:
+        return ingest_batch(spark, lake, expectations_dir, runs_dir, raw_dir, batch_id,
+                            force=force)  # fmt: skip
+    except (ConfigError, FileNotFoundError) as exc:  # a suite changed since the check, no raw
+        raise IngestFailed(str(exc), 1) from exc
+    except BatchRejected as exc:
+        report = f"\nreport: {exc.report}" if exc.report else ""
+        raise IngestFailed(f"{exc}{report}", 1) from exc
+    except Exception as exc:
+        if not delta_io.commit_conflict(exc):
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        raise IngestFailed(
+            f"batch {batch_id}: another job committed to the same tables of {lake.root} at the "
+            f"same time ({type(exc).__name__}: {first}).\n"
+            "Nothing was duplicated: each table keeps either its previous rows of the batch or "
+            "the other job's. Run the same command again once the other job has finished: "
+            "a batch already complete is skipped.",
+            3,
+        ) from exc
 
 
 def _records(files: list[_File], suite: Suite) -> DataFrame:

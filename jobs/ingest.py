@@ -16,11 +16,10 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from common import delta_io
 from common.cli import batch_id, job_parser, load_settings, start
 from common.config import ConfigError, Settings
 from common.lake import Lake
-from ingestion.pipeline import BatchRejected, ingest_batch
+from ingestion.pipeline import IngestFailed, ingest_or_explain
 from ingestion.quality import load_suites
 
 
@@ -55,31 +54,13 @@ def run(spark: SparkSession, settings: Settings, args: argparse.Namespace) -> in
     lake = Lake.from_settings(settings)
     expectations = Path(settings.ingest.expectations_dir)
     try:
-        result = ingest_batch(
+        result = ingest_or_explain(
             spark, lake, expectations, Path(settings.ingest.runs_dir),
             args.raw, args.batch, force=args.force,
         )  # fmt: skip
-    except (ConfigError, FileNotFoundError) as exc:  # a suite changed since the check, no raw
+    except IngestFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except BatchRejected as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        if exc.report:
-            print(f"report: {exc.report}", file=sys.stderr)
-        return 1
-    except Exception as exc:
-        if not delta_io.commit_conflict(exc):
-            raise
-        first = (str(exc).strip().splitlines() or [""])[0][:300]
-        print(
-            f"error: batch {args.batch}: another job committed to the same tables of "
-            f"{lake.root} at the same time ({type(exc).__name__}: {first}).\n"
-            "Nothing was duplicated: each table keeps either its previous rows of the batch or "
-            "the other job's. Run the same command again once the other job has finished: "
-            "a batch already complete is skipped.",
-            file=sys.stderr,
-        )
-        return 3
+        return exc.code
     if result.already_ingested:
         print(f"batch {args.batch} was already ingested from these files: nothing to do")
     else:

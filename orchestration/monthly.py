@@ -26,7 +26,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from common import delta_io, months
-from common.config import ConfigError, Settings
+from common.config import Settings
 from common.lake import Lake
 from common.maintenance import discover_tables
 
@@ -38,7 +38,6 @@ RUNS_SCHEMA = (
     "batch_id string, step string, status string, period string, started_at timestamp, "
     "seconds double, detail string, error string, restored string, application_id string"
 )
-COMMIT_CONFLICT_EXIT = 3  # as jobs/ingest.py: another job committed to the same tables
 
 
 class StepFailed(RuntimeError):
@@ -104,24 +103,14 @@ class Month:
 
 
 def _ingest(ctx: Context) -> Done:
-    from ingestion.pipeline import BatchRejected, ingest_batch
+    from ingestion.pipeline import IngestFailed, ingest_or_explain
 
     s, r = ctx.settings.ingest, ctx.request
     try:
-        result = ingest_batch(ctx.spark, ctx.lake, Path(s.expectations_dir), Path(s.runs_dir),
-                              r.raw, r.batch, force=r.force)  # fmt: skip
-    except (ConfigError, FileNotFoundError) as exc:
-        raise StepFailed(str(exc)) from exc
-    except BatchRejected as exc:
-        raise StepFailed(f"{exc}" + (f"\nreport: {exc.report}" if exc.report else "")) from exc
-    except Exception as exc:
-        if not delta_io.commit_conflict(exc):
-            raise
-        raise StepFailed(
-            f"another job committed to the bronze tables of {ctx.lake.root} at the same time "
-            f"({type(exc).__name__}); run the same command again once it has finished",
-            COMMIT_CONFLICT_EXIT,
-        ) from exc
+        result = ingest_or_explain(ctx.spark, ctx.lake, Path(s.expectations_dir),
+                                   Path(s.runs_dir), r.raw, r.batch, force=r.force)  # fmt: skip
+    except IngestFailed as exc:
+        raise StepFailed(str(exc), exc.code) from exc
     if result.already_ingested:
         return Done(
             f"batch {r.batch} already ingested from these files: nothing to do", result=result
@@ -179,14 +168,10 @@ def _monitor(ctx: Context) -> Done:
     return Done(detail, done.lines(ctx.period, model, ctx.lake.monitoring, experiment), done)
 
 
-def list_path(settings: Settings, request: Request, period: str) -> Path:
-    return request.out or Path(settings.scoring.lists_dir) / f"list_{period}.json"
-
-
 def _export(ctx: Context) -> Done:
     from scoring.export import NothingToExport, export_period
 
-    out = list_path(ctx.settings, ctx.request, ctx.period)
+    out = ctx.request.out or Path(ctx.settings.scoring.lists_dir) / f"list_{ctx.period}.json"
     try:
         count = export_period(ctx.spark, ctx.lake, ctx.period, out)
     except NothingToExport as exc:
