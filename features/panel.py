@@ -228,9 +228,6 @@ def build_panel(silver: dict[str, DataFrame], s: PanelSettings) -> DataFrame:
         "periode": first_day_column(F.col(MONTH_INDEX)),
         **targets(F.col(MONTH_INDEX), F.col("mois_premiere_ouverture"), s),
     }
-    return rows.select(
-        *[
-            derived.get(f.name, F.col(f.name)).cast(f.dataType).alias(f.name, metadata=f.metadata)
-            for f in gold_schema().fields
-        ]
-    )
+    # ``to`` orders, casts and comments the 868 columns in one call to the JVM (a select of
+    # 868 cast-and-alias columns built in Python took ~4 s of round trips per panel)
+    return rows.withColumns(derived).to(gold_schema())

@@ -72,11 +72,15 @@ def _same(field) -> str:
     return f"t.`{field.name}` <=> s.`{field.name}`"
 
 
+_CREATION_RACES = ("DELTA_TABLE_NOT_FOUND", "DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION")
+
+
 def ensure(spark: SparkSession, path: str, attempts: int = 5) -> DeltaTable:
     """The table, created on first use. Two jobs creating it at once (two periods scored
     concurrently on a new lake) race on the first commit: the loser either gets a commit
     conflict or, having seen the winner's ``_delta_log`` folder before its first commit,
-    ``DELTA_TABLE_NOT_FOUND``; it waits, finds the table the winner created and goes on."""
+    ``DELTA_TABLE_NOT_FOUND`` or ``DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION``; it waits, finds
+    the table the winner created and goes on."""
     for attempt in range(1, attempts + 1):
         try:
             (
@@ -89,7 +93,9 @@ def ensure(spark: SparkSession, path: str, attempts: int = 5) -> DeltaTable:
             )
             break
         except Exception as exc:  # ProtocolChangedException, DELTA_TABLE_NOT_FOUND, ...
-            racing = delta_io.commit_conflict(exc) or "DELTA_TABLE_NOT_FOUND" in str(exc)
+            racing = delta_io.commit_conflict(exc) or any(
+                code in str(exc) for code in _CREATION_RACES
+            )
             if not racing:
                 raise
             if DeltaTable.isDeltaTable(spark, path):

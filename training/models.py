@@ -138,12 +138,14 @@ def fit_xgboost(
     )
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     keys = [k for k in ROW_KEYS if k in frame.columns]
-    prepared = frame.select(
-        *[F.col(f).cast("float").alias(f) for f in features],  # the precision XGBoost uses
+    # the precision XGBoost uses; as SQL text, in one call to the JVM (868 columns built in
+    # Python cost ~1.5 s of round trips per fit)
+    prepared = frame.selectExpr(
+        *[f"CAST(`{f}` AS FLOAT) AS `{f}`" for f in features],
         "cible",
         *(["_validation"] if validation is not None else []),
-        *([weight] if weight else []),
-        *keys,
+        *([f"`{weight}`"] if weight else []),
+        *[f"`{k}`" for k in keys],
     )
     # subsampling changes the count
     known = row_count if cfg.balance.method != "subsample" else None
