@@ -30,15 +30,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.harness import ROOT, machine, run_job, run_summary, save
+from bench.harness import PEER_PANEL, ROOT, check, machine, run_job, run_summary, save
 
 WORK = ROOT / "work" / "bench" / "cross_world"
-PEER = ROOT.parent / "shared" / "peers" / "duckdb_panel.py"
-
-
-def _check(run, what: str) -> None:
-    if run.returncode != 0:
-        sys.exit(f"{what} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
 
 
 def world_b(scale: str) -> Path:
@@ -48,12 +42,12 @@ def world_b(scale: str) -> Path:
         return folder
     shutil.rmtree(folder, ignore_errors=True)
     print(f"world B ({scale}, seed 2): generate, ingest, panel ...", flush=True)
-    _check(run_job(["jobs/generate.py", "--establishments", n, "--months", months, "--seed", "2",
-                    "--out", str(folder / "raw"), "--truth", str(folder / "truth")]), "generate")  # fmt: skip
+    check(run_job(["jobs/generate.py", "--establishments", n, "--months", months, "--seed", "2",
+                   "--out", str(folder / "raw"), "--truth", str(folder / "truth")]), "generate")  # fmt: skip
     lake = str(folder / "lake")
-    _check(run_job(["jobs/ingest.py", "--raw", str(folder / "raw"), "--batch", "b", "--lake", lake]),
-           "ingest")  # fmt: skip
-    _check(run_job(["jobs/panel.py", "--lake", lake, "--full"]), "panel")
+    check(run_job(["jobs/ingest.py", "--raw", str(folder / "raw"), "--batch", "b", "--lake", lake]),
+          "ingest")  # fmt: skip
+    check(run_job(["jobs/panel.py", "--lake", lake, "--full"]), "panel")
     return folder
 
 
@@ -113,7 +107,7 @@ def peer(python: str, a_raw: Path, b_raw: Path) -> dict:
         out = WORK / f"peer_{name}.parquet"
         if not out.exists():
             print(f"peer panel of world {name} ...", flush=True)
-            subprocess.run([python, str(PEER), "--raw", str(raw), "--out", str(out),
+            subprocess.run([python, str(PEER_PANEL), "--raw", str(raw), "--out", str(out),
                             "--threads", "2"], check=True)  # fmt: skip
         panels[name] = out
     print("peer model (single-node XGBoost on the peer panels) ...", flush=True)
@@ -158,7 +152,7 @@ def main() -> None:
         run = run_job(
             ["jobs/train.py", "--config", str(conf), "--lake", str(a / "lake"), "--promote"]
         )
-        _check(run, "jobs/train.py")
+        check(run, "jobs/train.py")
         print(run.stdout[-2000:], flush=True)
         train = {**run_summary(run), "stdout": run.stdout[-3000:]}
         trained.write_text(json.dumps(train, indent=2))

@@ -17,6 +17,8 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
+# the single-node yardstick (../shared/peers/README.md)
+PEER_PANEL = ROOT.parent / "shared" / "peers" / "duckdb_panel.py"
 
 
 @dataclass
@@ -79,6 +81,13 @@ def run_job(args: list[str], env: dict[str, str] | None = None, interval: float 
     sampler.join()
     return Run(command[1:], time.monotonic() - began, proc.returncode, round(peaks["driver"]),
                round(peaks["jvm"]), round(peaks["workers"]), stdout, stderr)  # fmt: skip
+
+
+def check(run: Run, what: str) -> Run:
+    """The run, or the end of the benchmark with the end of its output when it failed."""
+    if run.returncode != 0:
+        sys.exit(f"{what} failed:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}")
+    return run
 
 
 def machine() -> dict:

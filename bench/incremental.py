@@ -20,20 +20,13 @@ import argparse
 import json
 import re
 import shutil
-import sys
 from pathlib import Path
 
-from bench.harness import ROOT, machine, run_job, run_summary, save
+from bench.harness import ROOT, check, machine, run_job, run_summary, save
 from common import months
 from generator.monthly import Split, split_delivery
 
 DEFAULT_RAW = ROOT / "work" / "bench" / "panel" / "20000x72" / "raw"
-
-
-def _check(run, what: str):
-    if run.returncode != 0:
-        sys.exit(f"{what} failed:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}")
-    return run
 
 
 def _seconds(pattern: str, text: str) -> float:
@@ -73,7 +66,7 @@ def main() -> None:
         ("full rebuild", ["jobs/panel.py", "--full"]),
     ]  # fmt: skip
     for label, job in steps:
-        runs[label] = _check(run_job([*job, *common]), label)
+        runs[label] = check(run_job([*job, *common]), label)
         print(f"{label}: {runs[label].seconds:.0f} s", flush=True)
     monthly, full = runs[f"monthly {last}"], runs["full rebuild"]
     (args.work / "monthly.log").write_text(monthly.stdout + monthly.stderr)  # what a user sees

@@ -14,16 +14,10 @@ import argparse
 import json
 import re
 import shutil
-import sys
 
-from bench.harness import RESULTS, ROOT, machine, run_job, run_summary, save
+from bench.harness import RESULTS, ROOT, check, machine, run_job, run_summary, save
 
 WORK = ROOT / "work" / "bench" / "panel"
-
-
-def _check(run, what: str) -> None:
-    if run.returncode != 0:
-        sys.exit(f"{what} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
 
 
 def panel_figures(out: str) -> dict:
@@ -60,9 +54,9 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
         lake = str(folder / "lake")
         print(f"{scale}: generating and ingesting ...", flush=True)
-        _check(run_job(["jobs/generate.py", "--establishments", str(n), "--months", str(months),
-                        "--seed", "1", "--out", str(folder / "raw")]), "generate")  # fmt: skip
-        _check(
+        check(run_job(["jobs/generate.py", "--establishments", str(n), "--months", str(months),
+                       "--seed", "1", "--out", str(folder / "raw")]), "generate")  # fmt: skip
+        check(
             run_job(
                 ["jobs/ingest.py", "--raw", str(folder / "raw"), "--batch", "bench", "--lake", lake]
             ),
@@ -70,10 +64,10 @@ def main() -> None:
         )
         print(f"{scale}: panel ...", flush=True)
         run = run_job(["jobs/panel.py", "--lake", lake, "--full"])
-        _check(run, "panel")
+        check(run, "panel")
         figures = panel_figures(run.stdout)
         floor = run_job(["bench/panel_floor.py", "--lake", lake, "--out", str(folder / "floor")])
-        _check(floor, "floor")
+        check(floor, "floor")
         floor_s = float(re.search(r"written in ([\d.]+) s", floor.stdout).group(1))
         results.append({"scale": scale, "date": machine()["date"], **run_summary(run),
                         **figures, "floor_seconds": floor_s})  # fmt: skip

@@ -23,17 +23,11 @@ import sys
 import time
 from pathlib import Path
 
-from bench.harness import ROOT, machine, run_job, run_summary, save
+from bench.harness import PEER_PANEL, ROOT, check, machine, run_job, run_summary, save
 from bench.panel import panel_figures
 
 WORK = ROOT / "work" / "bench" / "peer"
-PEER = ROOT.parent / "shared" / "peers" / "duckdb_panel.py"
 VENV = ROOT / "work" / "bench" / "peer-venv"
-
-
-def _check(run, what: str) -> None:
-    if run.returncode != 0:
-        sys.exit(f"{what} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
 
 
 def peer_python() -> Path:
@@ -48,7 +42,7 @@ def peer_python() -> Path:
 def run_peer(raw: Path, out: Path, threads: int) -> dict:
     began = time.monotonic()
     done = subprocess.run(
-        [str(peer_python()), str(PEER), "--raw", str(raw), "--out", str(out),
+        [str(peer_python()), str(PEER_PANEL), "--raw", str(raw), "--out", str(out),
          "--threads", str(threads)],
         capture_output=True, text=True,
     )  # fmt: skip
@@ -67,16 +61,16 @@ def main() -> None:
     parser.add_argument("--raw", help="an existing delivery without bad lines (default: generated)")
     parser.add_argument("--threads", type=int, default=2, help="the peer's threads")
     args = parser.parse_args()
-    if not PEER.exists():
-        sys.exit(f"the peer script is not there: {PEER}")
+    if not PEER_PANEL.exists():
+        sys.exit(f"the peer script is not there: {PEER_PANEL}")
     n, months = (int(v) for v in args.scale.split("x"))
     folder = WORK / args.scale
     raw = Path(args.raw) if args.raw else folder / "raw"
     if not args.raw and not (raw / "manifest.json").exists():
         print(f"{args.scale}: generating ...", flush=True)
-        _check(run_job(["jobs/generate.py", "--establishments", str(n), "--months", str(months),
-                        "--seed", "1", "--bad-line-rate", "0", "--out", str(raw)]),
-               "generate")  # fmt: skip
+        check(run_job(["jobs/generate.py", "--establishments", str(n), "--months", str(months),
+                       "--seed", "1", "--bad-line-rate", "0", "--out", str(raw)]),
+              "generate")  # fmt: skip
     lake = folder / "lake"
     shutil.rmtree(lake, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
@@ -85,10 +79,10 @@ def main() -> None:
     peer = run_peer(raw, folder / "peer_panel.parquet", args.threads)
     print(f"{args.scale}: our ingest ...", flush=True)
     ingest = run_job(["jobs/ingest.py", "--raw", str(raw), "--batch", "bench", "--lake", str(lake)])
-    _check(ingest, "ingest")
+    check(ingest, "ingest")
     print(f"{args.scale}: our panel ...", flush=True)
     panel = run_job(["jobs/panel.py", "--lake", str(lake), "--full"])
-    _check(panel, "panel")
+    check(panel, "panel")
     figures = panel_figures(panel.stdout)
     (folder / "peer_panel.parquet").unlink(missing_ok=True)
 
