@@ -48,8 +48,13 @@ class Demo:
 
 def pipeline_conf(folder: Path) -> Path:
     """conf/test.yaml with two XGBoost workers whatever the master: local and cluster runs of
-    the pipeline then train on the same partitioning."""
+    the pipeline then train on the same partitioning. One trial and no refit: these runs prove
+    that the cluster computes what the local run does, and survives faults; the search and the
+    refit are tested on the shared world (tests/test_training.py), at a third of the fits."""
     folder.mkdir(parents=True, exist_ok=True)
     conf = folder / "pipeline.yaml"
-    conf.write_text(f"extends: {TEST_CONF}\ntraining:\n  num_workers: 2\n")
+    conf.write_text(
+        f"extends: {TEST_CONF}\n"
+        "training:\n  num_workers: 2\n  refit: false\n  search:\n    - {}\n"
+    )
     return conf

@@ -210,8 +210,11 @@ class Backtested:
             }
         )
         self.early_settings = _lake(base, root / "early")
-        early = panel.where(F.col("periode") <= F.lit("2020-03-01").cast("date"))
-        delta_io.write(early, f"{root}/early/lake/gold/panel", partition_by=("periode",))
+        # the world's panel without its months after 2020-03: a shallow clone (the same data
+        # files) whose later partitions are removed, without copying the panel
+        early = f"{root}/early/lake/gold/panel"
+        spark.sql(f"CREATE TABLE delta.`{early}` SHALLOW CLONE delta.`{world.lake.panel}`")
+        spark.sql(f"DELETE FROM delta.`{early}` WHERE periode > DATE'2020-03-01'")
         self.early = run(spark, self.early_settings, FIRST_CUTOFF, FIRST_CUTOFF)
 
         # later judgments: companies never in proceedings get a first opening in 2019-03,
