@@ -83,8 +83,9 @@ def run_job(args: list[str], env: dict[str, str] | None = None, interval: float 
                round(peaks["jvm"]), round(peaks["workers"]), stdout, stderr)  # fmt: skip
 
 
-def check(run: Run, what: str) -> Run:
-    """The run, or the end of the benchmark with the end of its output when it failed."""
+def check(run: Run | subprocess.CompletedProcess, what: str):
+    """The run (of ``run_job`` or ``subprocess.run``), or the end of the benchmark with the end
+    of its output when it failed."""
     if run.returncode != 0:
         sys.exit(f"{what} failed:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}")
     return run

@@ -46,8 +46,7 @@ def run_peer(raw: Path, out: Path, threads: int) -> dict:
          "--threads", str(threads)],
         capture_output=True, text=True,
     )  # fmt: skip
-    if done.returncode != 0:
-        sys.exit(f"the peer failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    check(done, "the peer")
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     figures["wall_seconds"] = round(time.monotonic() - began, 1)
     return figures

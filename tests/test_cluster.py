@@ -138,11 +138,14 @@ def finish(proc: subprocess.Popen, timeout: int = 900) -> tuple[int, str]:
     return proc.returncode, output(proc)
 
 
-def assert_same_rows(a, b) -> None:
+def assert_same_rows(a, b) -> int:
+    """The same rows in both frames (as multisets); returns how many."""
     assert sorted(a.columns) == sorted(b.columns)
     b = b.select(*a.columns)
-    assert a.count() == b.count()
+    rows = a.count()
+    assert rows == b.count()
     assert a.exceptAll(b).isEmpty() and b.exceptAll(a).isEmpty()
+    return rows
 
 
 def panel(spark, demo: Demo):
@@ -377,6 +380,5 @@ def test_the_same_batch_ingested_twice_at_once_has_no_duplicates(
         )
         twice = delta_io.read(spark, str(lake / "bronze" / source))
         columns = [c for c in once.columns if c not in {"ingested_at"}]
-        rows += twice.count()
-        assert_same_rows(once.select(*columns), twice.select(*columns))
+        rows += assert_same_rows(once.select(*columns), twice.select(*columns))
     assert rows > 0
