@@ -63,6 +63,13 @@ def latest_version(spark: SparkSession, path: str) -> int:
     return DeltaTable.forPath(spark, path).history(1).select("version").head()[0]
 
 
+def last_commit(spark: SparkSession, path: str) -> tuple[int, str, str | None]:
+    """The table's last commit: version, time (ISO) and user metadata. A table deleted and
+    created again at the same path starts again at version 0, at another time."""
+    row = DeltaTable.forPath(spark, path).history(1).head()
+    return row["version"], row["timestamp"].isoformat(), row["userMetadata"]
+
+
 def restore(spark: SparkSession, path: str, version: int) -> None:
     """Make ``version`` the table's current state again (a new commit; history is kept)."""
     DeltaTable.forPath(spark, path).restoreToVersion(version)

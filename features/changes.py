@@ -19,6 +19,7 @@ other (both ways, so a removed row counts as much as an added one):
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from functools import reduce
 
 from pyspark.sql import DataFrame
@@ -70,14 +71,23 @@ def judged_companies(old: DataFrame, new: DataFrame) -> DataFrame:
     return difference(old, new).select("siren").distinct()
 
 
-def earliest_changes(old: dict[str, DataFrame], new: dict[str, DataFrame]) -> dict[str, int]:
+def earliest_changes(
+    old: dict[str, DataFrame], new: dict[str, DataFrame], same: Collection[str] = ()
+) -> dict[str, int]:
     """Per silver table, the earliest month (index) whose panel rows its change reaches;
-    tables that did not change are left out (``judgments``: see judged_companies). One
-    small job per table (a union of all of them plans slower than it saves)."""
-    candidates = {name: _months(difference(old[name], new[name]), MONTH_INDEX) for name in MONTHLY}
-    candidates["financials"] = financials_months(old["financials"], new["financials"])
-    candidates["establishments"] = establishments_months(
-        old["establishments"], new["establishments"], [new[n] for n in REPORTED]
-    )
+    tables that did not change are left out (``judgments``: see judged_companies), and the
+    tables of ``same`` (known unchanged: the same version) are not compared. One small job
+    per table (a union of all of them plans slower than it saves)."""
+    candidates = {
+        name: _months(difference(old[name], new[name]), MONTH_INDEX)
+        for name in MONTHLY
+        if name not in same
+    }
+    if "financials" not in same:
+        candidates["financials"] = financials_months(old["financials"], new["financials"])
+    if "establishments" not in same:
+        candidates["establishments"] = establishments_months(
+            old["establishments"], new["establishments"], [new[n] for n in REPORTED]
+        )
     least = {name: frame.agg(F.min("m")).first()[0] for name, frame in candidates.items()}
     return {name: m for name, m in least.items() if m is not None}

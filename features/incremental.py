@@ -93,21 +93,28 @@ def plan_changes(
     previous: dict,
     silver: dict[str, DataFrame],
     s: PanelSettings,
+    silver_versions: dict[str, int] | None = None,
 ) -> Plan:
-    """Compare ``silver`` with the silver tables of the ``previous`` run."""
+    """Compare ``silver`` with the silver tables of the ``previous`` run (a table at the
+    version that run read, ``silver_versions``, has not changed)."""
     versions = json.loads(previous["silver_versions"])
+    same = {n for n, v in (silver_versions or {}).items() if versions.get(n) == v}
     old = {name: delta_io.read(spark, lake.silver(name), versions[name]) for name in silver}
     old_last = months.index(previous["data_last_month"])
     if s.last_index < old_last:
         return Plan("full", s.start_index, s.last_index, {"full": "the data ends earlier"})
-    found = earliest_changes(old, silver)
+    found = earliest_changes(old, silver, same)
     reasons = {name: f"from {months.label(m)}" for name, m in sorted(found.items())}
     if s.last_index > old_last:
         found["new months"] = old_last + 1
         reasons["new months"] = f"{months.label(old_last + 1)} to {months.label(s.last_index)}"
     first = max(min(found.values()), s.start_index) if found else None
-    judged = judged_companies(old["judgments"], silver["judgments"]).cache()
-    companies = judged.count()
+    judged, companies = None, 0
+    if "judgments" not in same:
+        judged = judged_companies(old["judgments"], silver["judgments"]).cache()
+        companies = judged.count()
+        if not companies:
+            judged = judged.unpersist()
     if companies:
         reasons["judgments"] = f"targets of {companies} companies"
     horizon_from = None

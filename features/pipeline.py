@@ -3,10 +3,15 @@ of features/silver.py and features/panel.py."""
 
 from __future__ import annotations
 
+import ast
+import hashlib
+import importlib
+import inspect
 import json
 import logging
 import time
 from dataclasses import dataclass, replace
+from functools import cache
 
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
@@ -28,7 +33,9 @@ from features.incremental import (
     update_targets,
 )
 from features.panel import build_panel, gold_schema
+from ingestion import current as current_module
 from ingestion.current import current_records
+from parsers.registry import PARSERS
 
 log = logging.getLogger(__name__)
 # deletion vectors: a MERGE of a few rows' targets rewrites those rows, not their files
@@ -78,6 +85,7 @@ class PanelRun:
     last_month: str | None
     changes: Plan
     target_rows: int  # rows of earlier months whose targets were updated
+    silver_kept: tuple[str, ...] = ()  # silver tables whose inputs had not changed: not rewritten
 
     def lines(self, lake: Lake, variables: int) -> list[str]:
         """What the run did, for the console."""
@@ -91,6 +99,8 @@ class PanelRun:
         ]
         if self.target_rows:
             shown.append(f"  targets updated on {self.target_rows:,} rows of earlier months")
+        if self.silver_kept:
+            shown.append(f"  silver tables kept (inputs unchanged): {', '.join(self.silver_kept)}")
         plan = f"plan: {self.plan}; " if self.plan else ""
         shown.append(
             f"  {plan}silver {self.seconds_silver:.0f} s, changes {self.seconds_changes:.0f} s, "
@@ -99,33 +109,93 @@ class PanelRun:
         return shown
 
 
-def read_bronze(spark: SparkSession, lake: Lake) -> dict[str, DataFrame]:
-    """The current record of every bronze table."""
+def read_bronze(
+    spark: SparkSession, lake: Lake, commits: dict[str, tuple] | None = None
+) -> dict[str, DataFrame]:
+    """The current record of every bronze table (at the versions of ``commits``, the tables'
+    last commits: bronze_commits)."""
     missing = [s for s in SOURCES if not delta_io.exists(spark, lake.bronze(s))]
     if missing:
         raise MissingInput(
             f"no bronze table for {', '.join(missing)} in {lake.root}: "
             "ingest a delivery first (jobs/ingest.py)"
         )
-    return {s: current_records(delta_io.read(spark, lake.bronze(s)), s) for s in SOURCES}
+    commits = commits or bronze_commits(spark, lake)
+    return {
+        s: current_records(delta_io.read(spark, lake.bronze(s), commits[s][0]), s) for s in SOURCES
+    }
 
 
-def write_silver(
-    spark: SparkSession, lake: Lake, bronze: dict[str, DataFrame], lag: int
-) -> tuple[dict[str, DataFrame], int, dict[str, int]]:
-    """Compute, write and read back every silver table; return them, the last month and the
-    tables' versions."""
+def bronze_commits(spark: SparkSession, lake: Lake) -> dict[str, tuple]:
+    return {s: delta_io.last_commit(spark, lake.bronze(s))[:2] for s in SOURCES}
+
+
+@cache
+def silver_code() -> str:
+    """A digest of the code silver tables depend on: features/silver.py, the project modules
+    it imports, the current-record rule and the sources' natural keys."""
+    modules = [S, current_module]
+    names = {
+        node.module
+        for m in modules
+        for node in ast.walk(ast.parse(inspect.getsource(m)))
+        if isinstance(node, ast.ImportFrom)
+        and node.module
+        and node.module.split(".")[0] in {"common", "features", "ingestion", "parsers"}
+    }
+    modules += [importlib.import_module(n) for n in sorted(names)]
+    keys = {s: list(PARSERS[s].keys) for s in SOURCES}
+    text = json.dumps([[inspect.getsource(m) for m in modules], keys])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def silver_inputs(name: str, commits: dict[str, tuple], parameters: dict) -> dict:
+    """What silver table ``name`` is computed from: its bronze tables' last commits (version
+    and time), the run's parameters it takes, the code. Recorded as the user metadata of its
+    commit; a later run with the same inputs keeps the table as it is."""
+    table = S.TABLES[name]
+    return {
+        "silver": {
+            "bronze": {s: list(commits[s]) for s in table.sources},
+            "parameters": {p: parameters[p] for p in table.parameters},
+            "code": silver_code(),
+        }
+    }
+
+
+@dataclass(frozen=True)
+class Silver:
+    tables: dict[str, DataFrame]  # read back at ``versions``
+    last: int  # the last month of the data (index)
+    versions: dict[str, int]
+    kept: list[str]  # tables whose inputs had not changed: not rewritten
+
+
+def write_silver(spark: SparkSession, lake: Lake, lag: int, rewrite: bool = False) -> Silver:
+    """Compute, write and read back every silver table whose inputs changed since it was
+    written (every one with ``rewrite``)."""
+    commits = bronze_commits(spark, lake)
+    bronze = read_bronze(spark, lake, commits)
     last = S.last_month(bronze["effectif"])
     if last is None:
         raise MissingInput("the bronze headcount table is empty: nothing to build")
-    tables, versions = {}, {}
-    for name, frame in S.build_all(bronze, lag, last).items():
-        began = time.monotonic()
-        delta_io.write(frame, lake.silver(name))
-        versions[name] = delta_io.latest_version(spark, lake.silver(name))
-        tables[name] = delta_io.read(spark, lake.silver(name), versions[name])
-        log.info("silver/%s written in %.0f s", name, time.monotonic() - began)
-    return tables, last, versions
+    parameters = {"filing_lag_months": lag, "last_month": last}
+    tables, versions, kept = {}, {}, []
+    for name in S.TABLES:
+        path, began = lake.silver(name), time.monotonic()
+        inputs = json.dumps(silver_inputs(name, commits, parameters), sort_keys=True)
+        previous = delta_io.last_commit(spark, path) if delta_io.exists(spark, path) else None
+        if previous and previous[2] == inputs and not rewrite:
+            versions[name] = previous[0]
+            kept.append(name)
+            log.info("silver/%s kept: its inputs have not changed", name)
+        else:
+            with delta_io.commit_metadata(spark, inputs):
+                delta_io.write(S.build(name, bronze, lag, last), path)
+            versions[name] = delta_io.latest_version(spark, path)
+            log.info("silver/%s written in %.0f s", name, time.monotonic() - began)
+        tables[name] = delta_io.read(spark, path, versions[name])
+    return Silver(tables, last, versions, kept)
 
 
 def catalog_changes(spark: SparkSession, path: str) -> list[str]:
@@ -187,7 +257,7 @@ def full_rebuild_reason(
 def plan_run(
     spark: SparkSession,
     lake: Lake,
-    silver: dict[str, DataFrame],
+    silver: Silver,
     s: PanelSettings,
     previous: dict | None,
     why_full: str | None,
@@ -199,7 +269,7 @@ def plan_run(
         return Plan("range", lo, hi, {"range": "--from/--to"})
     if why_full is None:
         try:
-            return plan_changes(spark, lake, previous, silver, s)
+            return plan_changes(spark, lake, previous, silver.tables, s, silver.versions)
         except AnalysisException as exc:  # e.g. the recorded silver version was vacuumed
             why_full = f"the last run's silver tables cannot be read ({type(exc).__name__})"
     return Plan("full", s.start_index, s.last_index, {"full": why_full})
@@ -235,9 +305,10 @@ def run_panel(
     last: str | None = None,
     full: bool = False,
 ) -> PanelRun:
-    """Build silver and gold: with ``first``/``last`` replace those months of gold; with
-    ``full`` all of it; otherwise what changed since the last complete run (all of it when
-    there is none). Every run is recorded in ``ops/panel_runs``, and its panel commits carry
+    """Build silver and gold: the silver tables whose inputs changed since they were written
+    (write_silver); with ``first``/``last`` replace those months of gold; with ``full`` every
+    silver table and all of gold; otherwise what changed since the last complete run (all of
+    it when there is none). Every run is recorded in ``ops/panel_runs``, and its panel commits carry
     the months rewritten and why as their user metadata.
 
     A full build replaces the table's schema too (a new catalog); a partial one refuses a
@@ -249,14 +320,13 @@ def run_panel(
     began = time.monotonic()
     key = settings_key(cfg)
     previous = last_complete_run(spark, lake)
-    silver, data_last, versions = write_silver(
-        spark, lake, read_bronze(spark, lake), cfg.filing_lag_months
-    )
+    written = write_silver(spark, lake, cfg.filing_lag_months, rewrite=full)
+    silver, data_last, versions = written.tables, written.last, written.versions
     why_full = full_rebuild_reason(spark, lake, previous, key, list(silver), full)
     seconds = {"silver": time.monotonic() - began}
     settings = panel_settings(cfg, data_last)
     began = time.monotonic()
-    plan = plan_run(spark, lake, silver, settings, previous, why_full, span)
+    plan = plan_run(spark, lake, written, settings, previous, why_full, span)
     seconds["changes"] = time.monotonic() - began
     log.info("panel run: %s", plan.describe())
 
@@ -278,7 +348,8 @@ def run_panel(
     version = delta_io.latest_version(spark, lake.panel)
     record_run(spark, lake, plan, data_last, target_rows, versions, version, key,
                sum(seconds.values()))  # fmt: skip
-    return summarise(spark, lake, plan, report, version, target_rows, seconds)
+    run = summarise(spark, lake, plan, report, version, target_rows, seconds)
+    return replace(run, silver_kept=tuple(written.kept))
 
 
 def summarise(

@@ -13,6 +13,9 @@ Every value for a month uses only records dated at or before that month:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -318,26 +321,48 @@ def establishments(sirene: DataFrame, sirene_ul: DataFrame) -> DataFrame:
     )
 
 
+@dataclass(frozen=True)
+class Table:
+    """How a silver table is built: from the current records of ``sources`` (in the order of
+    ``build``'s arguments), then the run's ``parameters`` (names of build_all's arguments)."""
+
+    build: Callable[..., DataFrame]
+    sources: tuple[str, ...]
+    parameters: tuple[str, ...] = ()
+
+
+TABLES = {
+    "headcount": Table(headcount, ("effectif",)),
+    "contributions": Table(contributions, ("cotisation",)),
+    "debt": Table(debt, ("debit",), ("last_month",)),
+    "company_headcount": Table(company_headcount, ("effectif_ent",)),
+    "partial_activity": Table(partial_activity, ("apdemande", "apconso")),
+    "payment_delays": Table(payment_delays, ("delai", "ccsf")),
+    "judgments": Table(judgments, ("procol", "judgments")),
+    "financials": Table(
+        financials,
+        ("declarations_af", "declarations_indmap", "ratios_dirco"),
+        ("filing_lag_months",),
+    ),
+    "establishments": Table(establishments, ("sirene", "sirene_ul")),
+}
+
+
+def build(
+    name: str, bronze: dict[str, DataFrame], filing_lag_months: int, last_month: int
+) -> DataFrame:
+    """Silver table ``name`` from the current bronze records (nothing is read or written)."""
+    table = TABLES[name]
+    parameters = {"filing_lag_months": filing_lag_months, "last_month": last_month}
+    inputs = [bronze[s] for s in table.sources]
+    return table.build(*inputs, *[parameters[p] for p in table.parameters])
+
+
 def build_all(
     bronze: dict[str, DataFrame], filing_lag_months: int, last_month: int
 ) -> dict[str, DataFrame]:
     """Every silver table from the current bronze records (nothing is read or written)."""
-    return {
-        "headcount": headcount(bronze["effectif"]),
-        "contributions": contributions(bronze["cotisation"]),
-        "debt": debt(bronze["debit"], last_month),
-        "company_headcount": company_headcount(bronze["effectif_ent"]),
-        "partial_activity": partial_activity(bronze["apdemande"], bronze["apconso"]),
-        "payment_delays": payment_delays(bronze["delai"], bronze["ccsf"]),
-        "judgments": judgments(bronze["procol"], bronze["judgments"]),
-        "financials": financials(
-            bronze["declarations_af"],
-            bronze["declarations_indmap"],
-            bronze["ratios_dirco"],
-            filing_lag_months,
-        ),
-        "establishments": establishments(bronze["sirene"], bronze["sirene_ul"]),
-    }
+    return {name: build(name, bronze, filing_lag_months, last_month) for name in TABLES}
 
 
 def last_month(effectif: DataFrame) -> int | None:

@@ -5,11 +5,12 @@ Silver tables (monthly grain) go to <lake>/silver/<name>; the panel, one row per
 target, to <lake>/gold/panel, partitioned by month.
 
 With no option, only what the bronze tables changed since the last run is rewritten:
-the months from the earliest changed input month on (a new month, corrections, late
-filings), and before them the targets that new judgments or the closing horizon change.
-The first run, and one after a change of the catalog or of the panel settings, builds
-everything. --full forces that; with --from/--to only those months are replaced. Each
-run is recorded in <lake>/ops/panel_runs (months rewritten and why).
+the silver tables whose bronze tables (or code) changed, the months from the earliest
+changed input month on (a new month, corrections, late filings), and before them the
+targets that new judgments or the closing horizon change. The first run, and one after a
+change of the catalog or of the panel settings, builds every month. --full rewrites every
+silver table and every month; with --from/--to only those months are replaced. Each run is
+recorded in <lake>/ops/panel_runs (months rewritten and why).
 """
 
 from __future__ import annotations
@@ -39,7 +40,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="YYYY-MM",
         help="last month to (re)write (default: the last month of the data)",
     )
-    parser.add_argument("--full", action="store_true", help="rebuild every month, whatever changed")
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="rewrite every silver table and every month, whatever changed",
+    )
     args = parser.parse_args(argv)
     if args.full and (args.first or args.last):
         parser.error("--full rebuilds every month: it cannot be combined with --from/--to")

@@ -17,6 +17,7 @@ from common import delta_io, months
 from common.config import PROJECT_ROOT
 from common.lake import Lake
 from common.maintenance import discover_tables
+from features import silver as S
 from features.catalog import by_name
 from features.changes import (
     earliest_changes,
@@ -27,7 +28,7 @@ from features.changes import (
 from features.compute import PanelSettings
 from features.incremental import Plan, changed_targets
 from features.panel import gold_schema
-from features.pipeline import run_panel
+from features.pipeline import SOURCES, run_panel, silver_inputs
 from generator.delivery import Request, write_delivery
 from generator.monthly import Split, split_delivery
 from generator.scenario import make_scenario
@@ -72,6 +73,7 @@ class TwoBatches:
                      str(root / "first"), "2018-05")  # fmt: skip
         self.runs = [run_panel(spark, self.lake, self.settings.panel)]
         self.before = checksums(spark, self.panel_tables(spark))
+        self.silver_before = self.silver_versions(spark)
 
         self.request = MonthRequest(str(root / "second"), LAST)
         with pytest.MonkeyPatch.context() as patch, pytest.raises(MonthFailed) as failed:
@@ -83,12 +85,16 @@ class TwoBatches:
         self.month = run_month(spark, self.settings, self.request)  # resumes at the panel
         self.runs.append(self.month.outcomes[1].result)
         self.incremental_version = self.runs[-1].version
+        self.silver_after = self.silver_versions(spark)
         # a panel written by an older catalog: the next run must rebuild it all
         stale_panel(spark, self.lake.panel, overwrite_schema=True)
         self.full = run_panel(spark, self.lake, self.settings.panel)
 
     def panel_tables(self, spark) -> list[str]:
         return step_tables(spark, self.lake, "panel")
+
+    def silver_versions(self, spark) -> dict[str, int]:
+        return {n: delta_io.latest_version(spark, self.lake.silver(n)) for n in S.TABLES}
 
 
 def _injected_failure(*args, **kwargs):
@@ -127,6 +133,37 @@ def test_the_incremental_panel_equals_a_full_rebuild(spark, batches) -> None:
     assert batches.full.changes.reasons == {"full": "the variable catalog changed"}
     incremental = delta_io.read(spark, batches.lake.panel, batches.incremental_version)
     assert_same_panel(incremental, delta_io.read(spark, batches.lake.panel, batches.full.version))
+
+
+def test_the_month_rewrites_only_the_silver_tables_whose_sources_it_delivered(batches) -> None:
+    delivered = {e["source"] for e in batches.split["second"]}
+    rewritten = {n for n in S.TABLES if batches.silver_after[n] != batches.silver_before[n]}
+    expected = {
+        name
+        for name, table in S.TABLES.items()
+        if delivered & set(table.sources) or "last_month" in table.parameters  # a new month
+    }
+    assert rewritten == expected
+    assert set(batches.runs[1].silver_kept) == set(S.TABLES) - expected != set()
+
+
+def test_a_silver_table_depends_on_its_sources_parameters_and_code(monkeypatch) -> None:
+    commits = {s: (3, "2021-06-05T10:00:00") for s in SOURCES}
+    parameters = {"filing_lag_months": 6, "last_month": 257}
+    base = {n: silver_inputs(n, commits, parameters) for n in S.TABLES}
+
+    def changed(commits=commits, parameters=parameters) -> set[str]:
+        return {n for n in S.TABLES if silver_inputs(n, commits, parameters) != base[n]}
+
+    assert changed() == set()
+    assert changed({**commits, "debit": (4, "2021-07-05T10:00:00")}) == {"debt"}
+    # a table deleted and ingested again: version 3 again, at another time
+    assert changed({**commits, "sirene_ul": (3, "2021-07-05T10:00:00")}) == {"establishments"}
+    assert changed({**commits, "procol": (4, "2021-07-05T10:00:00")}) == {"judgments"}
+    assert changed(parameters={**parameters, "last_month": 258}) == {"debt"}
+    assert changed(parameters={**parameters, "filing_lag_months": 4}) == {"financials"}
+    monkeypatch.setattr("features.pipeline.silver_code", lambda: "another version")
+    assert changed() == set(S.TABLES)
 
 
 def test_a_failed_step_leaves_the_tables_it_writes_as_they_were(spark, batches) -> None:
@@ -207,9 +244,11 @@ def test_a_full_rebuild_replaces_a_changed_schema(spark, batches) -> None:
 
 
 def test_a_run_with_nothing_new_rewrites_nothing(spark, batches) -> None:
+    silver = batches.silver_versions(spark)
     run = run_panel(spark, batches.lake, batches.settings.panel)
     assert run.changes.mode == "unchanged" and run.changes.first is None
     assert run.target_rows == 0 and run.version == batches.full.version
+    assert run.silver_kept == tuple(S.TABLES) and batches.silver_versions(spark) == silver
 
 
 def test_a_month_range_is_replaced_and_the_rest_untouched(spark, batches, tmp_path) -> None:

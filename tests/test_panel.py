@@ -7,7 +7,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from frames import stale_panel
+from frames import assert_same_panel, stale_panel
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 
@@ -210,3 +210,25 @@ def test_schema_changes_name_retyped_columns() -> None:
     assert delta_io.schema_changes(new, old) == [
         "1 column(s) of another type: b (string -> double)"
     ]
+
+
+def test_the_panel_comparison_sees_one_cell_and_tolerates_the_last_bits(spark) -> None:
+    schema = "siret string, periode date, x double, n int, s string"
+    rows = [("1", dt.date(2020, 1, 1), 1.0, 1, "a"), ("2", dt.date(2020, 1, 1), None, None, None),
+            ("1", dt.date(2020, 2, 1), float("nan"), 2, "b")]  # fmt: skip
+    a = spark.createDataFrame(rows, schema)
+
+    def changed(i: int, **cells):
+        return spark.createDataFrame(
+            [(*r[:2], *(cells.get(k, v) for k, v in zip("xns", r[2:], strict=True)))
+             if j == i else r for j, r in enumerate(rows)], schema)  # fmt: skip
+
+    assert_same_panel(a, spark.createDataFrame(list(reversed(rows)), schema))  # order aside
+    assert_same_panel(a, changed(0, x=1.0 + 1e-12))  # the last bits
+    for i, cells, column in [(0, {"x": 1.001}, "x"), (2, {"x": None}, "x"),  # NaN is not null
+                             (1, {"x": 0.0}, "x"), (0, {"n": 3}, "n"), (1, {"s": "c"}, "s")]:  # fmt: skip
+        with pytest.raises(AssertionError) as failed:
+            assert_same_panel(a, changed(i, **cells))
+        assert str(failed.value).startswith(f"{{'{column}': 1}}")
+    with pytest.raises(AssertionError, match="different siret keys"):
+        assert_same_panel(a, a.replace("2", "3", "siret"))
