@@ -18,7 +18,7 @@ lint: setup ## ruff on the whole project
 test: setup lint ## lint, then the test suite but the end-to-end runs (PYTEST_ARGS to narrow)
 	$(VENV)/bin/pytest -m "not e2e" $(PYTEST_ARGS)
 
-test-e2e: setup ## the pipeline end to end: locally, on a standalone cluster, with faults (~27 min)
+test-e2e: setup ## the pipeline end to end: locally, on a standalone cluster, with faults (~30 min)
 	$(VENV)/bin/pytest -m e2e $(PYTEST_ARGS)
 
 demo: setup ## run the pipeline locally on generated data and print where the outputs are
