@@ -16,6 +16,8 @@ import json
 from dataclasses import asdict, dataclass
 from functools import cache
 
+from features import builders as B
+
 GROUPS = (
     "social_debt",
     "partial_activity",
@@ -314,7 +316,12 @@ _KEEPS_DIRECTION = ("lag", "rolling_mean", "rolling_min", "rolling_max", "rollin
 @cache
 def catalog() -> tuple[Variable, ...]:
     """Every variable, inputs before the variables that use them."""
-    variables = tuple(_monthly() + _financial() + _context())
+    return check(tuple(_monthly() + _financial() + _context()))
+
+
+def check(variables: tuple[Variable, ...]) -> tuple[Variable, ...]:
+    """``variables`` if each is declared once, with known inputs and a builder that exists
+    (at load time, rather than when the executors reach it); a ValueError naming them."""
     names = [v.name for v in variables]
     duplicated = {n for n in names if names.count(n) > 1}
     if duplicated:
@@ -324,6 +331,13 @@ def catalog() -> tuple[Variable, ...]:
         missing = [i for i in v.inputs if i not in known]
         if missing:
             raise ValueError(f"{v.name}: unknown inputs {missing}")
+    builders = {"source", *B.WINDOW, *B.ROW, *B.COMPANY, *B.SECTOR}
+    unknown = [f"{v.name} ({v.builder})" for v in variables if v.builder not in builders]
+    if unknown:
+        raise ValueError(
+            f"variables with a builder that features/builders.py does not define: "
+            f"{', '.join(unknown)}; known builders: {', '.join(sorted(builders))}"
+        )
     return variables
 
 

@@ -14,7 +14,15 @@ from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 from common import delta_io, months
 from common.lake import Lake
 from features import silver as S
-from features.catalog import by_name, catalog, model_features, reference_set, version
+from features.catalog import (
+    Variable,
+    by_name,
+    catalog,
+    check,
+    model_features,
+    reference_set,
+    version,
+)
 from features.document import TARGET, render
 from features.health import variable_health
 from features.panel import build_panel, gold_schema
@@ -35,6 +43,19 @@ def test_catalog_is_large_distinct_and_documented() -> None:
         "docs/variables.md is out of date: python -m features.document"
     )
     assert len(version()) == 16
+
+
+def test_a_misspelt_builder_or_input_is_refused_when_the_catalog_loads() -> None:
+    variables = catalog()
+    assert check(variables) == variables
+    typo = Variable("effectif_moy3_bis", "rolling_maen", "effectif", "x", ("effectif",), (3,))
+    with pytest.raises(ValueError, match=r"effectif_moy3_bis \(rolling_maen\)"):
+        check((*variables, typo))
+    orphan = Variable("effectif_moy3_bis", "rolling_mean", "effectif", "x", ("efectif",), (3,))
+    with pytest.raises(ValueError, match=r"effectif_moy3_bis: unknown inputs \['efectif'\]"):
+        check((*variables, orphan))
+    with pytest.raises(ValueError, match="declared twice"):
+        check((*variables, variables[0]))
 
 
 def test_panel_rows_keys_and_targets(spark, world) -> None:
