@@ -110,7 +110,21 @@ def test_scores_written_with_explanations(spark, scored) -> None:
         day = f"{run.period}-01"
         in_panel = panel.where(F.col("periode") == F.lit(day).cast("date")).count()
         assert run.rows == in_panel == scores.where(f"periode = DATE'{day}'").count()
-        assert sum(run.alerts.values()) == run.rows
+        # the run's counts before corrections, recounted from each row's score and thresholds
+        score = F.col("score")
+        recounted = {
+            r["level"]: r["count"]
+            for r in scores.where(f"periode = DATE'{day}'")
+            .groupBy(
+                F.when(score >= F.col("threshold_fort"), "risque_fort")
+                .when(score >= F.col("threshold_modere"), "risque_modere")
+                .otherwise("pas_d_alerte")
+                .alias("level")
+            )
+            .count()
+            .collect()
+        }
+        assert {k: n for k, n in run.alerts_before.items() if n} == recounted
         assert run.model.version == trained.result.model_version
     assert scores.groupBy("siret", "periode").count().where("count > 1").count() == 0
     # macro explanations sum to score - base score on every row
