@@ -114,12 +114,6 @@ def read_bronze(
 ) -> dict[str, DataFrame]:
     """The current record of every bronze table (at the versions of ``commits``, the tables'
     last commits: bronze_commits)."""
-    missing = [s for s in SOURCES if not delta_io.exists(spark, lake.bronze(s))]
-    if missing:
-        raise MissingInput(
-            f"no bronze table for {', '.join(missing)} in {lake.root}: "
-            "ingest a delivery first (jobs/ingest.py)"
-        )
     commits = commits or bronze_commits(spark, lake)
     return {
         s: current_records(delta_io.read(spark, lake.bronze(s), commits[s][0]), s) for s in SOURCES
@@ -127,6 +121,13 @@ def read_bronze(
 
 
 def bronze_commits(spark: SparkSession, lake: Lake) -> dict[str, tuple]:
+    """Each bronze table's last commit (version, time); MissingInput when one has none."""
+    missing = [s for s in SOURCES if not delta_io.exists(spark, lake.bronze(s))]
+    if missing:
+        raise MissingInput(
+            f"no bronze table for {', '.join(missing)} in {lake.root}: "
+            "ingest a delivery first (jobs/ingest.py)"
+        )
     return {s: delta_io.last_commit(spark, lake.bronze(s))[:2] for s in SOURCES}
 
 
@@ -348,8 +349,7 @@ def run_panel(
     version = delta_io.latest_version(spark, lake.panel)
     record_run(spark, lake, plan, data_last, target_rows, versions, version, key,
                sum(seconds.values()))  # fmt: skip
-    run = summarise(spark, lake, plan, report, version, target_rows, seconds)
-    return replace(run, silver_kept=tuple(written.kept))
+    return summarise(spark, lake, plan, report, version, target_rows, seconds, written.kept)
 
 
 def summarise(
@@ -360,6 +360,7 @@ def summarise(
     version: int,
     target_rows: int,
     seconds: dict[str, float],
+    silver_kept: list[str],
 ) -> PanelRun:
     summary = (
         delta_io.read(spark, lake.panel, version)
@@ -388,4 +389,5 @@ def summarise(
         last_month=None if plan.first is None else months.label(plan.last),
         changes=plan,
         target_rows=target_rows,
+        silver_kept=tuple(silver_kept),
     )
