@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 PYTEST_ARGS ?=
 
-.PHONY: help setup test test-e2e lint demo mlflow-ui cluster-start cluster-stop clean
+.PHONY: help setup browser test test-e2e lint demo mlflow-ui cluster-start cluster-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -12,13 +12,16 @@ help: ## list the targets
 setup: ## create/refresh .venv from requirements.lock and fetch the jars of jars.lock (idempotent)
 	@scripts/setup.sh
 
+browser: ## Debian's chromium for the report tests (installed as root when missing)
+	@scripts/setup.sh --browser
+
 lint: setup ## ruff on the whole project
 	$(VENV)/bin/ruff check .
 
-test: setup lint ## lint, then the test suite but the end-to-end runs (PYTEST_ARGS to narrow)
+test: setup lint browser ## lint, then the test suite but the end-to-end runs (PYTEST_ARGS to narrow)
 	$(VENV)/bin/pytest -m "not e2e" $(PYTEST_ARGS)
 
-test-e2e: setup ## the pipeline end to end: locally, on a standalone cluster, with faults (~30 min)
+test-e2e: setup browser ## the pipeline end to end: locally, on a standalone cluster, with faults (~30 min)
 	$(VENV)/bin/pytest -m e2e $(PYTEST_ARGS)
 
 demo: setup ## run the pipeline locally on generated data and print where the outputs are

@@ -20,11 +20,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 # Folders of the project shipped inside the zip, beside the packages.
-RESOURCE_FOLDERS = ("conf", "expectations")
+# vendor/: the assets of the Data Docs (ingestion/datadocs.py), every file.
+RESOURCE_FOLDERS = ("conf", "expectations", "vendor")
 
 
 def extract_resources(archive: Path, into: Path | None = None) -> Path:
-    """``conf/`` and ``expectations/`` of the zip, extracted once under ``into``
+    """``conf/``, ``expectations/`` and ``vendor/`` of the zip, extracted once under ``into``
     (default: the temporary folder); concurrent callers agree on one copy."""
     target = (into or Path(tempfile.gettempdir())) / f"early-warning-{archive.stem}"
     if target.is_dir():

@@ -37,15 +37,21 @@ def project_packages(root: Path = PROJECT_ROOT) -> list[Path]:
 
 def build_zip(root: Path = PROJECT_ROOT, out_dir: Path | None = None) -> Path:
     """A deterministic zip of the project's packages, named by its content hash, with the
-    YAML files of ``conf/`` and ``expectations/``: a driver started on a node of the
-    cluster (``--deploy-mode cluster``) finds them there (common/resources.py)."""
+    YAML files of ``conf/`` and ``expectations/`` and the files of ``vendor/``: a driver
+    started on a node of the cluster (``--deploy-mode cluster``) finds them there
+    (common/resources.py)."""
     packaged = [
         f
         for pkg in project_packages(root)
         for f in pkg.rglob("*")
         if f.is_file() and "__pycache__" not in f.parts and f.suffix in {".py", ".yaml", ".json"}
     ]
-    resources = [f for folder in RESOURCE_FOLDERS for f in (root / folder).rglob("*.yaml")]
+    resources = [
+        f
+        for folder in RESOURCE_FOLDERS
+        for f in (root / folder).rglob("*")
+        if f.is_file() and (f.suffix == ".yaml" or folder == "vendor")
+    ]
     files = sorted(packaged + resources)
     digest = hashlib.sha256()
     for f in files:

@@ -34,6 +34,8 @@ from ingestion.preflight import file_problems, header_mismatch, missing_suites
 from ingestion.quality import Outcome, Suite, Validator, breaks, load_suites, with_derived
 from ingestion.reader import FileLines, read_lines
 from parsers.registry import PARSERS, Parser
+from reports.build import ingest_report
+from reports.facts import quarantine_reasons
 
 log = logging.getLogger(__name__)
 INTERNAL = {"raw", "_structure", "_field_count", "_fields", "_reject", "_skip", "_field_error",
@@ -41,8 +43,14 @@ INTERNAL = {"raw", "_structure", "_field_count", "_fields", "_reject", "_skip", 
 
 
 class BatchRejected(Exception):
-    def __init__(self, batch_id: str, problems: list[str], report: Path | None = None):
-        self.problems, self.report = problems, report
+    def __init__(
+        self,
+        batch_id: str,
+        problems: list[str],
+        report: Path | None = None,
+        report_html: Path | None = None,
+    ):
+        self.problems, self.report, self.report_html = problems, report, report_html
         lines = "\n  ".join(problems)
         super().__init__(f"batch {batch_id} rejected, nothing committed:\n  {lines}")
 
@@ -62,7 +70,8 @@ class BatchResult:
     files: list[books.FileReport]
     outcomes: list[Outcome] = field(default_factory=list)
     already_ingested: bool = False
-    report: Path | None = None
+    report: Path | None = None  # report.json
+    report_html: Path | None = None  # the same, for a person: reports.build.ingest_report
     data_docs: Path | None = None
     seconds: dict[str, float] = field(default_factory=dict)  # phase (read, parse...) -> wall time
 
@@ -223,10 +232,14 @@ def _reject(spark: SparkSession, lake: Lake, run_dir: Path, result: BatchResult,
             f.status, f.message = "not_committed", "the batch was rejected for another file"
     report = _write_report(run_dir / "report.json", result, problems)
     books.write_runs(spark, lake.ingest_runs, result.batch_id, result.files, started, False)
-    return BatchRejected(result.batch_id, problems, report)
+    return BatchRejected(result.batch_id, problems, report, result.report_html)
 
 
-def _write_report(path: Path, result: BatchResult, problems: list[str]) -> Path:
+def _write_report(
+    path: Path, result: BatchResult, problems: list[str], reasons: dict | None = None
+) -> Path:
+    """``report.json``, and ``report.html`` beside it (``result.report_html``); ``reasons``:
+    the batch's top quarantine reasons per file (``reports.facts.quarantine_reasons``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     quality = [{"source": o.source, "expectation": o.rule.name, "description": o.rule.description,
                 "severity": o.rule.severity, "success": o.success,
@@ -236,6 +249,9 @@ def _write_report(path: Path, result: BatchResult, problems: list[str]) -> Path:
     payload = {"batch_id": result.batch_id, "problems": problems, "files": files,
                "data_quality": quality, "seconds": result.seconds}  # fmt: skip
     path.write_text(json.dumps(payload, indent=2) + "\n")
+    result.report_html = ingest_report(
+        path.parent, result.batch_id, files, quality, reasons or {}, problems
+    )
     return path
 
 
@@ -378,7 +394,8 @@ def ingest_batch(spark: SparkSession, lake: Lake, expectations_dir: Path, runs_d
                 f.parsed.unpersist()
         for source in sources.values():
             source.records.unpersist()
-    result.report = _write_report(run_dir / "report.json", result, [])
+    reasons = quarantine_reasons(spark, lake, batch_id)
+    result.report = _write_report(run_dir / "report.json", result, [], reasons)
     return result
 
 
@@ -395,6 +412,8 @@ def ingest_or_explain(spark: SparkSession, lake: Lake, expectations_dir: Path,
         raise IngestFailed(str(exc), 1) from exc
     except BatchRejected as exc:
         report = f"\nreport: {exc.report}" if exc.report else ""
+        if exc.report_html:
+            report += f"\nrun report: {exc.report_html}"
         raise IngestFailed(f"{exc}{report}", 1) from exc
     except Exception as exc:
         if not delta_io.commit_conflict(exc):

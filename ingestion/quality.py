@@ -30,6 +30,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from common.config import ConfigError
+from ingestion.datadocs import make_offline
 
 log = logging.getLogger(__name__)
 
@@ -202,4 +203,7 @@ class Validator:
             / "local_site"
             / "index.html"
         )
-        return index if index.exists() else None
+        if not index.exists():
+            return None
+        make_offline(index.parent)  # every asset served from the site: renders offline
+        return index

@@ -69,6 +69,7 @@ def run(spark: SparkSession, settings: Settings, args: argparse.Namespace) -> in
         print(f"report:    {result.report}")
         if result.data_docs:
             print(f"data docs: {result.data_docs}")
+        print(f"run report: {result.report_html}")
     return 0
 
 

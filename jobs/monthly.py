@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     spark.stop()
     print(f"batch {done.batch}, month {done.period}: done in {time.monotonic() - began:.0f} s; "
           f"{done.alerts} monitoring items in alert")  # fmt: skip
+    print(f"run report: {done.report}")
     sys.exit(exit_code(done.alerts, args.fail_on_alert))
 
 

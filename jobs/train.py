@@ -8,10 +8,19 @@ AUCPR beats the current `champion`'s (training.auto_promote), it becomes `champi
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import os
 import sys
+from pathlib import Path
+
+from pyspark.sql import SparkSession
 
 from common.cli import job_parser, start
-from training.pipeline import train
+from common.config import Settings
+from common.lake import Lake
+from features.catalog import catalog
+from reports.build import training_report
+from training.pipeline import TrainResult, train
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -73,7 +82,24 @@ def main(argv: list[str] | None = None) -> None:
         f"modéré {m['threshold_risque_modere']:.4f}"
     )
     print(f"open the runs: make mlflow-ui   (store {settings.mlflow.tracking_uri})")
+    report = write_report(spark, settings, result)
     spark.stop()
+    print(f"run report: {report}")
+
+
+def write_report(spark: SparkSession, settings: Settings, result: TrainResult) -> Path:
+    """The training's run report under ``<runs_dir>/train/<time>-<pid>``."""
+    stamp = dt.datetime.now(dt.UTC)
+    folder = Path(settings.ingest.runs_dir) / "train" / f"{stamp:%Y%m%dT%H%M%S}-{os.getpid()}"
+    return training_report(
+        spark,
+        Lake.from_settings(settings),
+        settings.mlflow.tracking_uri,
+        folder,
+        result,
+        settings.mlflow.registered_model,
+        len(catalog()),
+    )
 
 
 if __name__ == "__main__":

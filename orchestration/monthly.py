@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -100,6 +101,7 @@ class Month:
     period: str
     outcomes: list[Outcome]
     alerts: int  # monitoring items in alert for the period
+    report: Path | None = None  # the run report (HTML), next to its report.json
 
 
 def _ingest(ctx: Context) -> Done:
@@ -292,7 +294,29 @@ def run_month(
         say("\n".join(f"    {line}" for line in result.lines))
         say(f"{head}: {result.detail} ({seconds:.0f} s)")
         outcomes.append(Outcome(step, "done", seconds, result.detail, result.result))
-    return Month(request.batch, ctx.period, outcomes, alerts_in(spark, lake, ctx.period))
+    report = write_report(ctx, outcomes)
+    return Month(request.batch, ctx.period, outcomes, alerts_in(spark, lake, ctx.period), report)
+
+
+def write_report(ctx: Context, outcomes: list[Outcome]) -> Path:
+    """The month's run report (``report.html`` and ``report.json``) under
+    ``<runs_dir>/monthly/<batch>/<time>-<pid>``: the steps, the batch, the panel by month, the
+    period's alerts, the model and the monitoring (counts only)."""
+    from features.catalog import catalog
+    from reports.build import month_report
+
+    results = {o.step: o.result for o in outcomes if o.result is not None}
+    scored, monitored = results.get("score"), results.get("monitor")
+    stamp = dt.datetime.now(dt.UTC)
+    folder = (Path(ctx.settings.ingest.runs_dir) / "monthly" / ctx.request.batch
+              / f"{stamp:%Y%m%dT%H%M%S}-{os.getpid()}")  # fmt: skip
+    steps = [{"step": o.step, "status": o.status, "seconds": round(o.seconds, 1),
+              "detail": o.detail} for o in outcomes]  # fmt: skip
+    return month_report(
+        ctx.spark, ctx.lake, ctx.settings.mlflow.tracking_uri, folder, ctx.request.batch,
+        ctx.period, steps, getattr(scored, "model", None), getattr(monitored, "run_id", None),
+        len(catalog()),
+    )  # fmt: skip
 
 
 def _fail(

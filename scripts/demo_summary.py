@@ -136,6 +136,21 @@ def main() -> None:
             f"p={company['probabilite']:.3f}  {company['alerte']}  main driver: {main_group}"
         )
     print(f"list      {args.list} ({count:,} companies; names companies: for the agents only)")
+    run_dirs = Path(settings.ingest.runs_dir)
+    for label, pattern in (
+        (
+            "report    the month's run (HTML, opens offline): ",
+            f"monthly/{args.period}/*/report.html",
+        ),
+        ("          the training's: ", "train/*/report.html"),
+        (
+            "          data docs of the month's batch: ",
+            f"ingest/{args.period}/*/gx/uncommitted/data_docs/local_site/index.html",
+        ),
+    ):
+        found = sorted(run_dirs.glob(pattern))  # names start with the run's time: the last is last
+        if found:
+            print(f"{label}{found[-1]}")
     print(f"lake      {lake.root}")
     uri = settings.mlflow.tracking_uri
     print(

@@ -3,6 +3,7 @@
 #   .venv/          Python 3.11 virtual environment, synced to requirements.lock (hash-checked)
 #   .cache/jars/    the JVM jars listed in jars.lock, fetched from Maven Central, sha1-checked
 #   work/           local lake, MLflow store and run outputs (git-ignored)
+#   chromium        with --browser, as root: Debian's package, for the report tests
 # A second run only checks stamps and checksums and takes about a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -68,6 +69,20 @@ grep -vE '^\s*(#|$)' jars.lock | while read -r coords sha1; do
   fi
   mv "$file.part" "$file"
 done
+
+# 4. with --browser (make test, make test-e2e): Debian's Chromium, which renders the Data Docs
+#    and run reports headless, network off, in the tests (tests/browser.py)
+if [ "${1:-}" = "--browser" ] && ! command -v "${CHROMIUM:-chromium}" >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing Debian's chromium (headless browser for the report tests)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q --no-install-recommends chromium >/dev/null ||
+      { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends chromium >/dev/null; }
+  else
+    log "warning: no chromium; the report tests will fail until it is installed" \
+        "(as root: apt-get install chromium; or set CHROMIUM=/path/to/chromium)"
+  fi
+fi
 
 mkdir -p work
 log "ready: $VENV, $JARS"

@@ -6,9 +6,11 @@ hand-made silver tables."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
+from browser import rendered, visible
 from delta.tables import DeltaTable
 from frames import assert_same_panel, stale_panel
 from pyspark.sql import functions as F
@@ -32,6 +34,7 @@ from features.pipeline import SOURCES, run_panel, silver_inputs
 from generator.delivery import Request, write_delivery
 from generator.monthly import Split, split_delivery
 from generator.scenario import make_scenario
+from ingestion.datadocs import external_loads
 from ingestion.pipeline import ingest_batch
 from orchestration.monthly import (
     STEPS,
@@ -391,3 +394,49 @@ def test_full_cannot_be_combined_with_a_month_range(capsys) -> None:
     with pytest.raises(SystemExit):
         parse_args(["--full", "--from", "2020-01"])
     assert "--full rebuilds every month" in capsys.readouterr().err
+
+
+def test_the_months_run_report_renders_offline_with_the_lakes_counts(spark, batches) -> None:
+    report = batches.month.report
+    facts = json.loads((report.parent / "report.json").read_text())
+    assert report.parent.parent == Path(batches.settings.ingest.runs_dir) / "monthly" / LAST
+    html = report.read_text()
+    assert external_loads(html) == [] and "<script" not in html
+    text = visible(rendered(report))
+    headings = ("steps", f"files of batch {LAST}", "data quality by source", "panel")
+    headings += (f"alerts of {LAST}", "model:", f"monitoring of {LAST}")
+    for heading in headings:
+        assert heading in text, heading
+    runs = delta_io.read(spark, batches.lake.ingest_runs).where(F.col("batch_id") == LAST)
+    read, accepted = runs.agg(F.sum("lines_read"), F.sum("lines_accepted")).first()
+    assert f"all files {read:,} {accepted:,}" in text
+    scored = delta_io.read(spark, batches.lake.scores).where(F.col("periode") == f"{LAST}-01")
+    assert f"{LAST}: {scored.count():,} establishments scored" in text
+    assert sum(facts["alerts"]["after"].values()) == scored.count()
+    panel = delta_io.read(spark, batches.lake.panel)
+    assert [m["establishments"] for m in facts["panel"]] == [
+        r["count"] for r in panel.groupBy("periode").count().orderBy("periode").collect()
+    ]
+    # counts only: no SIREN or SIRET of the world in the report or its facts
+    ids = {r["siret"] for r in panel.select("siret").distinct().collect()}
+    ids |= {i[:9] for i in ids}
+    written = html + (report.parent / "report.json").read_text()
+    assert not set(re.findall(r"\d{9,14}", written)) & ids
+
+
+def test_the_batchs_data_docs_render_offline(spark, batches) -> None:
+    runs = Path(batches.settings.ingest.runs_dir) / "ingest" / LAST
+    site = sorted(runs.glob("*/gx/uncommitted/data_docs/local_site"))[-1]
+    rules = delta_io.read(spark, batches.lake.dq_results).where(F.col("batch_id") == LAST)
+    per_source = {r["source"]: r["count"] for r in rules.groupBy("source").count().collect()}
+    for page in site.rglob("*.html"):
+        assert external_loads(page.read_text()) == [], page
+    # the index's table is drawn by bootstrap-table: its rows exist only if the scripts ran
+    index = rendered(site / "index.html")
+    assert len(set(re.findall(r'<tr[^>]*data-index="(\d+)"', index))) == len(per_source)
+    source, count = sorted(per_source.items())[0]
+    page = next((site / "validations" / source).rglob("*.html"))
+    text = visible(rendered(page))
+    assert f"Evaluated Expectations {count}" in text, text[:2000]
+    description = rules.where(F.col("source") == source).first()["description"]
+    assert description in text
