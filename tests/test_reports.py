@@ -3,6 +3,7 @@ self-contained, rendered by a real browser with the network off."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from browser import rendered, visible
 from pipeline_run import Demo
 
-from ingestion.datadocs import external_loads, make_offline, manifest
+from ingestion.datadocs import VENDOR, external_loads, make_offline, manifest
 from reports import html as H
 from reports import run as R
 
@@ -142,6 +143,9 @@ def test_data_docs_assets_are_vendored_with_their_licences(tmp_path) -> None:
         "https://maxcdn.bootstrapcdn.com/bootstrap/4.3.1/css/bootstrap.min.css",
     }
     assert any("licen" in a.path.lower() for a in assets)
+    for asset in assets:  # every file there (committed, not ignored by git), as recorded
+        digest = hashlib.sha256((VENDOR / asset.path).read_bytes()).hexdigest()
+        assert digest == asset.sha256, asset.path
     page = tmp_path / "site" / "validations" / "x" / "page.html"
     page.parent.mkdir(parents=True)
     page.write_text(
