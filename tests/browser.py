@@ -69,3 +69,13 @@ def visible(dom: str) -> str:
     """The text a person sees: scripts and styles dropped, tags to spaces, spaces collapsed."""
     dom = re.sub(r"<(script|style)\b.*?</\1>", " ", dom, flags=re.S)
     return " ".join(re.sub(r"<[^>]+>", " ", dom).split())
+
+
+def drawn_rows(dom: str) -> int:
+    """The rows of a table drawn by bootstrap-table's script (they exist only if it ran):
+    those of its first page, and the total its pager states ("Showing 1 to 10 of 15 rows"),
+    which must agree."""
+    shown = len(set(re.findall(r'<tr[^>]*data-index="(\d+)"', dom)))
+    pager = re.search(r"Showing 1 to (\d+) of (\d+) rows", visible(dom))
+    assert pager is not None and int(pager[1]) == shown, (shown, pager)
+    return int(pager[2])
