@@ -91,6 +91,8 @@ def failure(exc: MonthFailed, batch: str) -> str:
     if exc.unrestored:
         lines.append(f"the tables could not be restored ({exc.unrestored}); the rerun converges")
     lines.append(f"run the same command again to resume batch {batch} at step {exc.step}")
+    if exc.report:
+        lines.append(f"run report: {exc.report}")
     return "\n".join(lines)
 
 

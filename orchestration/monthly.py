@@ -57,6 +57,7 @@ class MonthFailed(RuntimeError):
         super().__init__(message)
         self.step, self.code = step, code
         self.restored, self.created, self.unrestored = restored, created, unrestored
+        self.report: Path | None = None  # the run report, when it could be written
 
 
 @dataclass(frozen=True)
@@ -287,7 +288,8 @@ def run_month(
         try:
             result = RUN[step](ctx)
         except Exception as exc:
-            _fail(spark, lake, ctx, step, exc, before, {**row, "seconds": time.monotonic() - began})
+            row = {**row, "seconds": time.monotonic() - began}
+            _fail(spark, lake, ctx, step, exc, before, row, outcomes)
         seconds = time.monotonic() - began
         record(spark, lake, {**row, "status": "done", "period": ctx.period, "seconds": seconds,
                              "detail": result.detail})  # fmt: skip
@@ -327,6 +329,7 @@ def _fail(
     exc: Exception,
     before: dict[str, int | None],
     row: dict,
+    outcomes: list[Outcome],
 ) -> None:
     if isinstance(exc, StepFailed):
         message, code = str(exc), exc.code
@@ -346,8 +349,15 @@ def _fail(
     except Exception as again:  # the session itself may be gone: the rerun converges anyway
         unrestored = f"{type(again).__name__}: {(str(again).splitlines() or [''])[0][:300]}"
         log.exception("could not restore the tables of step %s", step)
-    raise MonthFailed(
+    failed = MonthFailed(
         step, message, code,
         {_short(lake, p): v for p, v in restored.items()},
         [_short(lake, p) for p in created], unrestored,
-    ) from exc  # fmt: skip
+    )  # fmt: skip
+    if unrestored is None:  # the session works: the report says what was done and what failed
+        outcome = Outcome(step, "failed", row["seconds"], message.splitlines()[0][:300])
+        try:
+            failed.report = write_report(ctx, [*outcomes, outcome])
+        except Exception:
+            log.exception("could not write the run report of the failed run")
+    raise failed from exc

@@ -58,14 +58,15 @@ def month_report(
     tracking_uri: str,
     folder: Path,
     batch: str,
-    period: str,
+    period: str | None,
     steps: list[dict],
     model,
     monitoring_run: str | None,
     variables: int,
 ) -> Path:
     """The month's run: its steps, the batch, the panel by month, the period's alerts, the
-    model that scored them and the monitoring; ``report.json`` holds the same facts."""
+    model that scored them and the monitoring; ``report.json`` holds the same facts. A run
+    that failed before its period was known (ingest, panel) has no alerts nor monitoring."""
     import mlflow
 
     found = {
@@ -76,16 +77,17 @@ def month_report(
         "rules": facts.batch_rules(spark, lake, batch),
         "reasons": facts.quarantine_reasons(spark, lake, batch),
         "panel": facts.panel_months(spark, lake),
-        "alerts": facts.period_alerts(spark, lake, period),
-        "monitoring": facts.period_monitoring(spark, lake, period),
+        "alerts": facts.period_alerts(spark, lake, period) if period else {},
+        "monitoring": facts.period_monitoring(spark, lake, period) if period else {},
     }
     sections = [
         ("steps", R.steps_section(steps)),
         (f"files of batch {batch}", R.files_section(found["files"], found["reasons"])),
         ("data quality by source", R.quality_section(found["rules"])),
         ("panel", R.panel_section(found["panel"], variables)),
-        (f"alerts of {period}", R.alerts_section(period, found["alerts"])),
     ]
+    if period:
+        sections.append((f"alerts of {period}", R.alerts_section(period, found["alerts"])))
     if model is not None:
         mlflow.set_tracking_uri(tracking_uri)
         metrics = mlflow.get_run(model.run_id).data.metrics
@@ -106,10 +108,13 @@ def month_report(
             )
         )
     monitoring_link = _experiment_link(tracking_uri, monitoring_run) if monitoring_run else None
-    sections.append(
-        (f"monitoring of {period}", R.monitoring_section(found["monitoring"], monitoring_link))
-    )
-    return R.write(folder, f"Monthly run: batch {batch}, month {period}", _now(), sections, found)
+    if period:
+        monitored = R.monitoring_section(found["monitoring"], monitoring_link)
+        sections.append((f"monitoring of {period}", monitored))
+    failed = [s["step"] for s in steps if s["status"] == "failed"]
+    state = f"failed at step {failed[0]}; " if failed else ""
+    title = f"Monthly run: batch {batch}" + (f", month {period}" if period else "")
+    return R.write(folder, title, state + _now(), sections, found)
 
 
 def training_report(

@@ -439,3 +439,16 @@ def test_the_batchs_data_docs_render_offline(spark, batches) -> None:
     assert f"Evaluated Expectations {count}" in text, text[:2000]
     description = rules.where(F.col("source") == source).first()["description"]
     assert description in text
+
+
+def test_a_failed_month_writes_its_report_with_the_step_at_fault(batches) -> None:
+    report = batches.failure.report
+    facts = json.loads((report.parent / "report.json").read_text())
+    assert [(s["step"], s["status"]) for s in facts["steps"]] == [
+        ("ingest", "done"),
+        ("panel", "failed"),
+    ]
+    assert "injected failure" in facts["steps"][1]["detail"]
+    assert facts["period"] is None and "alerts" not in report.read_text()  # period not known
+    assert "failed at step panel" in report.read_text()
+    assert report != batches.month.report  # the rerun writes its own
