@@ -8,8 +8,6 @@ AUCPR beats the current `champion`'s (training.auto_promote), it becomes `champi
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import os
 import sys
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from common.cli import job_parser, start
 from common.config import Settings
 from common.lake import Lake
 from features.catalog import catalog
-from reports.build import training_report
+from reports.build import run_folder, training_report
 from training.pipeline import TrainResult, train
 
 
@@ -89,8 +87,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def write_report(spark: SparkSession, settings: Settings, result: TrainResult) -> Path:
     """The training's run report under ``<runs_dir>/train/<time>-<pid>``."""
-    stamp = dt.datetime.now(dt.UTC)
-    folder = Path(settings.ingest.runs_dir) / "train" / f"{stamp:%Y%m%dT%H%M%S}-{os.getpid()}"
+    folder = run_folder(settings.ingest.runs_dir, "train")
     return training_report(
         spark,
         Lake.from_settings(settings),

@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -305,13 +304,11 @@ def write_report(ctx: Context, outcomes: list[Outcome]) -> Path:
     ``<runs_dir>/monthly/<batch>/<time>-<pid>``: the steps, the batch, the panel by month, the
     period's alerts, the model and the monitoring (counts only)."""
     from features.catalog import catalog
-    from reports.build import month_report
+    from reports.build import month_report, run_folder
 
     results = {o.step: o.result for o in outcomes if o.result is not None}
     scored, monitored = results.get("score"), results.get("monitor")
-    stamp = dt.datetime.now(dt.UTC)
-    folder = (Path(ctx.settings.ingest.runs_dir) / "monthly" / ctx.request.batch
-              / f"{stamp:%Y%m%dT%H%M%S}-{os.getpid()}")  # fmt: skip
+    folder = run_folder(ctx.settings.ingest.runs_dir, "monthly", ctx.request.batch)
     steps = [{"step": o.step, "status": o.status, "seconds": round(o.seconds, 1),
               "detail": o.detail} for o in outcomes]  # fmt: skip
     return month_report(

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -36,6 +37,13 @@ def ingest_report(
     ]
     state = "rejected" if problems else "committed"
     return R.write(folder, f"Ingest of batch {batch}", f"{state}; {_now()}", sections)
+
+
+def run_folder(runs_dir: str | Path, *parts: str) -> Path:
+    """``<runs_dir>/<parts...>/<time>-<pid>``: one folder per run, sorting by time (the process
+    id keeps two runs started in the same second apart)."""
+    stamp = dt.datetime.now(dt.UTC)
+    return Path(runs_dir).joinpath(*parts, f"{stamp:%Y%m%dT%H%M%S}-{os.getpid()}")
 
 
 def _now() -> str:
@@ -90,20 +98,21 @@ def month_report(
         sections.append((f"alerts of {period}", R.alerts_section(period, found["alerts"])))
     if model is not None:
         mlflow.set_tracking_uri(tracking_uri)
-        metrics = mlflow.get_run(model.run_id).data.metrics
+        run = mlflow.get_run(model.run_id)
+        metrics = run.data.metrics
         found["model"] = {
             "name": model.name,
             "version": model.version,
             "alias": model.alias,
             "test": {k: metrics.get(k) for k, _, _ in R.METRICS},
         }
-        link = _experiment_link(tracking_uri, model.run_id)
+        link = R.mlflow_link(tracking_uri, run.info.experiment_id, model.run_id)
         sections.append(
             (
                 f"model: {model.name} version {model.version} ({model.alias})",
                 R.metrics_section(
                     {"XGBoost": found["model"]["test"]},
-                    [("its training run", *link)] if link else [],
+                    [("its training run", *link)],
                 ),
             )
         )
