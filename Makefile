@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 PYTEST_ARGS ?=
 
-.PHONY: help setup browser test test-e2e lint demo mlflow-ui cluster-start cluster-stop clean
+.PHONY: help setup browser test test-fast test-e2e lint demo mlflow-ui cluster-start cluster-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -15,11 +15,15 @@ setup: ## create/refresh .venv from requirements.lock and fetch the jars of jars
 browser: ## Debian's chromium for the report tests (installed as root when missing)
 	@scripts/setup.sh --browser
 
-lint: setup ## ruff on the whole project
+lint: setup ## ruff on the whole project: the rules, then the formatting
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 test: setup lint browser ## lint, then the test suite but the end-to-end runs (PYTEST_ARGS to narrow)
 	$(VENV)/bin/pytest -m "not e2e" $(PYTEST_ARGS)
+
+test-fast: setup lint ## the quick tests only (not slow, integration nor e2e): the edit-test loop
+	$(VENV)/bin/pytest -m "not slow and not integration and not e2e" $(PYTEST_ARGS)
 
 test-e2e: setup browser ## the pipeline end to end: locally, on a standalone cluster, with faults (~30 min)
 	$(VENV)/bin/pytest -m e2e $(PYTEST_ARGS)

@@ -41,8 +41,8 @@ import xgboost as xgb
 from sklearn.metrics import average_precision_score
 
 from bench.harness import ROOT, machine, save
+from generator.calibration import make_scenario
 from generator.dynamics import latent_levels, present_truth, simulate
-from generator.scenario import make_scenario
 from generator.world import block_sizes, build_world
 
 DEFAULT_RAW = ROOT / "work" / "bench" / "panel" / "20000x72" / "raw"

@@ -73,6 +73,18 @@ def job_parser(job: str, description: str) -> argparse.ArgumentParser:
     return parser
 
 
+def add_delivery_options(parser: argparse.ArgumentParser) -> None:
+    """``--raw DIR`` and ``--batch ID``: a delivery to ingest (jobs/ingest.py, jobs/monthly.py)."""
+    parser.add_argument("--raw", required=True, metavar="DIR", help="folder of the delivery")
+    parser.add_argument(
+        "--batch",
+        required=True,
+        type=batch_id,
+        metavar="ID",
+        help="batch id; ids sort in delivery order (e.g. 2024-06)",
+    )
+
+
 def load_settings(args: argparse.Namespace) -> Settings:
     """Configuration for a job; a bad file ends the job with the reason, not a traceback."""
     setup_logging(args.log_level)

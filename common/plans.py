@@ -16,8 +16,10 @@ class PlanReport:
     planning_seconds: float  # analysis + optimisation + physical planning
 
     def __str__(self) -> str:
-        return (f"{self.shuffles} shuffles, {self.broadcasts} broadcasts, "
-                f"planned in {self.planning_seconds:.1f} s")  # fmt: skip
+        return (
+            f"{self.shuffles} shuffles, {self.broadcasts} broadcasts, "
+            f"planned in {self.planning_seconds:.1f} s"
+        )
 
 
 def plan_report(frame: DataFrame) -> PlanReport:

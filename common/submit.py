@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import sys
 import zipfile
 from pathlib import Path
@@ -61,7 +62,7 @@ def build_zip(root: Path = PROJECT_ROOT, out_dir: Path | None = None) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"project-{digest.hexdigest()[:16]}.zip"
     if not target.exists():
-        tmp = target.with_suffix(".part")
+        tmp = target.with_suffix(f".{os.getpid()}.part")  # concurrent submits build their own
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
             for f in files:
                 info = zipfile.ZipInfo(str(f.relative_to(root)), date_time=(1980, 1, 1, 0, 0, 0))
@@ -96,7 +97,7 @@ def shipped_config(path: Path, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"config-{hashlib.sha256(text.encode()).hexdigest()[:16]}.yaml"
     if not target.exists():
-        tmp = target.with_suffix(".part")
+        tmp = target.with_suffix(f".{os.getpid()}.part")  # concurrent submits build their own
         tmp.write_text(text, encoding="utf-8")
         tmp.rename(target)
     return target

@@ -36,8 +36,11 @@ def variable_health(panel: DataFrame) -> Health:
         for i, n in enumerate(chunk):
             value = F.coalesce(F.col(n), F.lit(-1e300))
             fingerprint = F.sum(F.pmod(F.xxhash64(value, "siret", "periode"), F.lit(2**31)))
-            aggregates += [F.min(n).alias(f"lo{i}"), F.max(n).alias(f"hi{i}"),
-                           fingerprint.alias(f"h{i}")]  # fmt: skip
+            aggregates += [
+                F.min(n).alias(f"lo{i}"),
+                F.max(n).alias(f"hi{i}"),
+                fingerprint.alias(f"h{i}"),
+            ]
         row = panel.agg(*aggregates).first()
         for i, n in enumerate(chunk):
             stats[n] = (row[f"lo{i}"], row[f"hi{i}"], row[f"h{i}"])

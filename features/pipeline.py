@@ -286,8 +286,14 @@ def write_months(
     report = plan_report(panel)
     log.info("panel plan: %s", report)
     if plan.mode == "full" or not delta_io.exists(spark, lake.panel):
-        delta_io.write(panel, lake.panel, partition_by=["periode"], overwrite_schema=True,
-                       optimize_write=True, properties=PANEL_PROPERTIES)  # fmt: skip
+        delta_io.write(
+            panel,
+            lake.panel,
+            partition_by=["periode"],
+            overwrite_schema=True,
+            optimize_write=True,
+            properties=PANEL_PROPERTIES,
+        )
     else:
         where = f"periode >= '{months.first_day(plan.first)}'"
         where += f" AND periode <= '{months.first_day(plan.last)}'"
@@ -347,8 +353,9 @@ def run_panel(
                 plan.judged.unpersist()  # cached by plan_changes
         seconds["targets"] = time.monotonic() - began
     version = delta_io.latest_version(spark, lake.panel)
-    record_run(spark, lake, plan, data_last, target_rows, versions, version, key,
-               sum(seconds.values()))  # fmt: skip
+    record_run(
+        spark, lake, plan, data_last, target_rows, versions, version, key, sum(seconds.values())
+    )
     return summarise(spark, lake, plan, report, version, target_rows, seconds, written.kept)
 
 

@@ -58,9 +58,16 @@ def chunks(spark: SparkSession, scenario: Scenario, request: Request) -> DataFra
                     line_end = FORMATS[chunk.source].line_end if chunk.source in FORMATS else "\n"
                     # the text writer ends each row with "\n"; CRLF files need the "\r"
                     text = chunk.text + ("\r" if line_end == "\r\n" else "")
-                    rows.append({"source": chunk.source, "block": block, "text": text,
-                                 "lines": chunk.lines, "blank": chunk.blank,
-                                 **{f"bad_{k}": v for k, v in chunk.bad.items()}})  # fmt: skip
+                    rows.append(
+                        {
+                            "source": chunk.source,
+                            "block": block,
+                            "text": text,
+                            "lines": chunk.lines,
+                            "blank": chunk.blank,
+                            **{f"bad_{k}": v for k, v in chunk.bad.items()},
+                        }
+                    )
             yield pd.DataFrame(rows, columns=[c.split()[0] for c in CHUNK_SCHEMA.split(", ")])
 
     blocks = spark.range(0, len(sizes), 1, numPartitions=len(sizes))
@@ -91,9 +98,13 @@ def write_delivery(
             frame.rdd.getNumPartitions(),
             BLOCK_SIZE,
         )
-        (frame.where((F.col("lines") + F.col("blank") > 0) | (F.col("source") == TRUTH))
-         .where(F.length("text") > 0)
-         .select("source", "text").write.partitionBy("source").text(str(staging)))  # fmt: skip
+        (
+            frame.where((F.col("lines") + F.col("blank") > 0) | (F.col("source") == TRUTH))
+            .where(F.length("text") > 0)
+            .select("source", "text")
+            .write.partitionBy("source")
+            .text(str(staging))
+        )
         counts = {
             r["source"]: r
             for r in frame.groupBy("source")
@@ -109,12 +120,17 @@ def write_delivery(
         size = _assemble(staging, out / fmt.file_name, source, header, fmt.line_end)
         row = counts.get(source)
         bad = {k: int(row[f"bad_{k}"] or 0) if row else 0 for k in KINDS}
-        files.append({
-            "file": fmt.file_name, "source": source,
-            "lines": int(row["lines"] or 0) if row else 0,
-            "blank_lines": int(row["blank"] or 0) if row else 0,
-            "bad_lines": sum(bad.values()), "bad_lines_by_kind": bad, "bytes": size,
-        })  # fmt: skip
+        files.append(
+            {
+                "file": fmt.file_name,
+                "source": source,
+                "lines": int(row["lines"] or 0) if row else 0,
+                "blank_lines": int(row["blank"] or 0) if row else 0,
+                "bad_lines": sum(bad.values()),
+                "bad_lines_by_kind": bad,
+                "bytes": size,
+            }
+        )
         log.info(
             "wrote %s: %d lines, %d bad", fmt.file_name, files[-1]["lines"], files[-1]["bad_lines"]
         )

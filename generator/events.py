@@ -141,12 +141,16 @@ def debt_and_agreements(scenario, world, z, active, due, po, pp, deferral, stop,
     gap = parts["gap"].astype(int)
     company_fail = fail_date[c[g_e[gap]]]
     states = {
-        "est": g_e[gap], "period": g_t[gap], "quarterly": world.e_quarterly[g_e[gap]],
-        "gap_number": gap_number[gap], "history": parts["history"],
+        "est": g_e[gap],
+        "period": g_t[gap],
+        "quarterly": world.e_quarterly[g_e[gap]],
+        "gap_number": gap_number[gap],
+        "history": parts["history"],
         "date": parts["date"].astype("datetime64[D]"),
-        "po_cents": parts["po"].astype(np.int64), "pp_cents": parts["pp"].astype(np.int64),
+        "po_cents": parts["po"].astype(np.int64),
+        "pp_cents": parts["pp"].astype(np.int64),
         "in_proceedings": ~np.isnat(company_fail) & (parts["date"] >= company_fail),
-    }  # fmt: skip
+    }
     states = _visible_sorted(states, "date", end, ("history", "gap_number", "est"))
     delai_out = _visible_sorted(_stack(delais), "created", end, ("created", "est"))
     ccsf_out = _visible_sorted(_stack(ccsf), "date", end, ("date", "est"))
@@ -175,9 +179,21 @@ def partial_activity(scenario, world, z, active, headcount, block, rng):
     n_e = world.n_establishments
     exposure = _EXPOSURE[world.c_group][c]
     until = np.full(n_e, -1)
-    req: dict[str, list] = {k: [] for k in (
-        "est", "start", "end", "statut", "months", "eff_auto", "hta", "mta", "motif", "crisis",
-    )}  # fmt: skip
+    req: dict[str, list] = {
+        k: []
+        for k in (
+            "est",
+            "start",
+            "end",
+            "statut",
+            "months",
+            "eff_auto",
+            "hta",
+            "mta",
+            "motif",
+            "crisis",
+        )
+    }
     for u in range(months):
         crisis = scenario.crisis[u] if scenario.crisis[u] >= 0.3 else 0.0
         p_crisis = 0.75 * crisis * exposure
@@ -201,12 +217,17 @@ def partial_activity(scenario, world, z, active, headcount, block, rng):
         motif[rng.uniform(size=idx.size) < 0.01] = "9"  # not a known reason: dropped at ingest
         until[idx] = u + length - 1
         for key, value in (
-            ("est", idx), ("start", start), ("end", end), ("months", length),
-            ("eff_auto", eff_auto), ("hta", hta),
+            ("est", idx),
+            ("start", start),
+            ("end", end),
+            ("months", length),
+            ("eff_auto", eff_auto),
+            ("hta", hta),
             ("mta", np.round(hta * AP_HOURLY_RATE * rng.uniform(0.95, 1.05, idx.size), 2)),
-            ("statut", start + _days(rng.integers(-15, 21, idx.size))), ("motif", motif),
+            ("statut", start + _days(rng.integers(-15, 21, idx.size))),
+            ("motif", motif),
             ("crisis", is_crisis),
-        ):  # fmt: skip
+        ):
             req[key].append(value)
     requests = {k: np.concatenate(v) for k, v in req.items()}
     n_r = len(requests["est"])

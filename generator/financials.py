@@ -62,9 +62,14 @@ def tax_returns(scenario, world, dyn, rng: np.random.Generator) -> dict[str, np.
         capital = np.round(
             capital * np.where(rng.uniform(size=n_c) < 0.06, rng.uniform(1.2, 3.0, n_c), 1.0), -2
         )
-        for key, value in (("company", np.flatnonzero(keep)), ("deb", deb[keep]),
-                           ("fin", fin[keep]), ("zbar", zbar[keep]), ("staff", staff[keep]),
-                           ("capital", capital[keep])):  # fmt: skip
+        for key, value in (
+            ("company", np.flatnonzero(keep)),
+            ("deb", deb[keep]),
+            ("fin", fin[keep]),
+            ("zbar", zbar[keep]),
+            ("staff", staff[keep]),
+            ("capital", capital[keep]),
+        ):
             rows[key].append(value)
     r = {k: np.concatenate(v) for k, v in rows.items()}
     c, zbar, staff, n = r["company"], r["zbar"], r["staff"], len(r["company"])
@@ -72,9 +77,14 @@ def tax_returns(scenario, world, dyn, rng: np.random.Generator) -> dict[str, np.
     noise = lambda scale: rng.normal(0, scale, n)  # noqa: E731
     crisis_year = np.isin(r["fin"].astype("datetime64[Y]").astype(int) + 1970, [2020, 2021])
     turnover = (
-        staff * _PARAMS["productivity"][g] * 1000 * world.c_productivity[c]
-        * np.exp(noise(0.05)) * (1 - 0.06 * zbar) * (1 - 0.2 * crisis_year * _PARAMS["crisis"][g])
-    )  # fmt: skip
+        staff
+        * _PARAMS["productivity"][g]
+        * 1000
+        * world.c_productivity[c]
+        * np.exp(noise(0.05))
+        * (1 - 0.06 * zbar)
+        * (1 - 0.2 * crisis_year * _PARAMS["crisis"][g])
+    )
     ebitda = turnover * (_PARAMS["margin"][g] - 0.04 * zbar + noise(0.02))
     payroll = staff * wage[c] * 12
     social = payroll * 0.42

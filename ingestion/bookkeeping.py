@@ -87,8 +87,14 @@ def previous_runs(spark: SparkSession, path: str) -> DataFrame | None:
     return committed_runs(delta_io.read(spark, path)) if delta_io.exists(spark, path) else None
 
 
-def write_runs(spark, path: str, batch_id: str, reports: list[FileReport], at: dt.datetime,
-               committed: bool = True) -> None:  # fmt: skip
+def write_runs(
+    spark,
+    path: str,
+    batch_id: str,
+    reports: list[FileReport],
+    at: dt.datetime,
+    committed: bool = True,
+) -> None:
     """A committed batch replaces every row of the batch; a rejected attempt replaces only the
     batch's uncommitted rows, so an earlier commit of the batch stays on record."""
     rows = [r.row(batch_id, at, committed) for r in reports]
@@ -103,15 +109,27 @@ def write_runs(spark, path: str, batch_id: str, reports: list[FileReport], at: d
 
 
 def write_dq(spark, path: str, batch_id: str, outcomes: list[Outcome], at: dt.datetime) -> None:
-    rows = [{
-        "batch_id": batch_id, "source": o.source, "expectation": o.rule.name,
-        "columns": ",".join(str(o.rule.kwargs[k]) for k in ("column", "column_A", "column_B")
-                            if k in o.rule.kwargs),
-        "description": o.rule.description, "severity": o.rule.severity,
-        "quarantine": o.rule.quarantine, "success": o.success, "element_count": o.element_count,
-        "unexpected_count": o.unexpected_count, "unexpected_percent": o.unexpected_percent,
-        "validated_at": at,
-    } for o in outcomes]  # fmt: skip
+    rows = [
+        {
+            "batch_id": batch_id,
+            "source": o.source,
+            "expectation": o.rule.name,
+            "columns": ",".join(
+                str(o.rule.kwargs[k])
+                for k in ("column", "column_A", "column_B")
+                if k in o.rule.kwargs
+            ),
+            "description": o.rule.description,
+            "severity": o.rule.severity,
+            "quarantine": o.rule.quarantine,
+            "success": o.success,
+            "element_count": o.element_count,
+            "unexpected_count": o.unexpected_count,
+            "unexpected_percent": o.unexpected_percent,
+            "validated_at": at,
+        }
+        for o in outcomes
+    ]
     replace_batch(spark.createDataFrame(rows, DQ_SCHEMA), path, batch_id)
 
 

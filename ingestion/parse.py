@@ -71,8 +71,13 @@ def count_lines(parsed: DataFrame, report: FileReport, total_lines: int) -> Fiel
     report.lines_skipped = int(row["skipped"] or 0)
     report.lines_field_nulled = int(row["nulled"] or 0)
     report.blank_lines = max(total_lines - 1 - report.lines_read, 0)
-    log.info("parsed %s: %d lines, %d rejected, %d skipped", report.source_file,
-             report.lines_read, report.lines_rejected, report.lines_skipped)  # fmt: skip
+    log.info(
+        "parsed %s: %d lines, %d rejected, %d skipped",
+        report.source_file,
+        report.lines_read,
+        report.lines_rejected,
+        report.lines_skipped,
+    )
     return FieldCounts(int(row["fitting"] or 0), row["first_misfit"], row["fewest"], row["most"])
 
 

@@ -38,8 +38,17 @@ from reports.build import ingest_report
 from reports.facts import quarantine_reasons
 
 log = logging.getLogger(__name__)
-INTERNAL = {"raw", "_structure", "_field_count", "_fields", "_reject", "_skip", "_field_error",
-            "_records", "_dq"}  # fmt: skip
+INTERNAL = {
+    "raw",
+    "_structure",
+    "_field_count",
+    "_fields",
+    "_reject",
+    "_skip",
+    "_field_error",
+    "_records",
+    "_dq",
+}
 
 
 class BatchRejected(Exception):
@@ -80,9 +89,11 @@ class BatchResult:
 
     def lines(self) -> list[str]:
         """The batch file by file, and the data-quality warnings, for the console."""
-        head = (f"{'file':<34} {'source':<20} {'status':<12} {'read':>9} {'accepted':>9} "
-                f"{'quarant.':>8} {'skipped':>7} {'nulled':>6} {'records':>10} "
-                f"{'dq':>5}")  # fmt: skip
+        head = (
+            f"{'file':<34} {'source':<20} {'status':<12} {'read':>9} {'accepted':>9} "
+            f"{'quarant.':>8} {'skipped':>7} {'nulled':>6} {'records':>10} "
+            f"{'dq':>5}"
+        )
         rows = [head, "-" * len(head)]
         for f in self.files:
             rows.append(
@@ -94,8 +105,11 @@ class BatchResult:
         failed = [o for o in self.outcomes if not o.success]
         if failed:
             rows.append("data-quality warnings:")
-            rows += [f"  {o.source}: {o.rule.description} ({o.unexpected_count} of "
-                     f"{o.element_count} rows)" for o in failed]  # fmt: skip
+            rows += [
+                f"  {o.source}: {o.rule.description} ({o.unexpected_count} of "
+                f"{o.element_count} rows)"
+                for o in failed
+            ]
         return rows
 
 
@@ -127,8 +141,9 @@ def _read(spark: SparkSession, raw_dir: str) -> tuple[list[_File], list[books.Fi
             continue
         log.info("reading %s (%s, %.1f MB)", raw.name, raw.source, raw.size / 1e6)
         lines = read_lines(spark, raw.path)
-        report = books.FileReport(raw.name, raw.source, "ingested",
-                                  fingerprint=lines.fingerprint, bytes=raw.size)  # fmt: skip
+        report = books.FileReport(
+            raw.name, raw.source, "ingested", fingerprint=lines.fingerprint, bytes=raw.size
+        )
         files.append(_File(raw, PARSERS[raw.source], lines, report))
     return files, unknown
 
@@ -153,8 +168,9 @@ def _refuse(f: _File, problems: list[str]) -> None:
         f.report.status, f.report.message = "refused", "; ".join(problems)
 
 
-def _validate(source: str, records: DataFrame, suite: Suite, validator: Validator,
-              today: dt.date) -> tuple[list[Outcome], DataFrame]:  # fmt: skip
+def _validate(
+    source: str, records: DataFrame, suite: Suite, validator: Validator, today: dt.date
+) -> tuple[list[Outcome], DataFrame]:
     """great-expectations outcomes; records with ``_dq``, the quarantine reason or null."""
     outcomes = validator.validate(source, records, suite)
     rules = [r for r in suite.rules if r.quarantine]
@@ -193,8 +209,9 @@ def _account(source: _Source) -> None:
         r.lines_accepted = r.lines_read - r.lines_quarantined - r.lines_skipped
 
 
-def _commit_source(lake: Lake, batch_id: str, name: str, source: _Source, stamp: F.Column,
-                   derived: set[str]) -> DataFrame:  # fmt: skip
+def _commit_source(
+    lake: Lake, batch_id: str, name: str, source: _Source, stamp: F.Column, derived: set[str]
+) -> DataFrame:
     """Write the bronze rows of a source; return its quarantine rows."""
     bronze = source.flagged.where(F.col("_dq").isNull())
     columns = [c for c in bronze.columns if c not in INTERNAL | derived]
@@ -214,17 +231,29 @@ def _commit_source(lake: Lake, batch_id: str, name: str, source: _Source, stamp:
             F.col("raw").alias("raw_line"),
             F.lit("quarantined").alias("disposition"),
             "reason",
-        )  # fmt: skip
+        )
     )
     rows = reduce(DataFrame.unionByName, [parse_quarantine(f.parsed) for f in source.files])
     return rows.unionByName(dq_rows).select(
-        F.lit(batch_id).alias("batch_id"), F.lit(name).alias("source"), "source_file",
-        "line_number", "raw_line", "disposition", "reason", stamp.alias("ingested_at"),
-    )  # fmt: skip
+        F.lit(batch_id).alias("batch_id"),
+        F.lit(name).alias("source"),
+        "source_file",
+        "line_number",
+        "raw_line",
+        "disposition",
+        "reason",
+        stamp.alias("ingested_at"),
+    )
 
 
-def _reject(spark: SparkSession, lake: Lake, run_dir: Path, result: BatchResult,
-            problems: list[str], started: dt.datetime) -> BatchRejected:  # fmt: skip
+def _reject(
+    spark: SparkSession,
+    lake: Lake,
+    run_dir: Path,
+    result: BatchResult,
+    problems: list[str],
+    started: dt.datetime,
+) -> BatchRejected:
     """The batch is rejected: its run report, and its files in ``ops/ingest_runs`` as not
     committed (those at fault ``refused``, the others ``not_committed``)."""
     for f in result.files:
@@ -241,13 +270,26 @@ def _write_report(
     """``report.json``, and ``report.html`` beside it (``result.report_html``); ``reasons``:
     the batch's top quarantine reasons per file (``reports.facts.quarantine_reasons``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    quality = [{"source": o.source, "expectation": o.rule.name, "description": o.rule.description,
-                "severity": o.rule.severity, "success": o.success,
-                "element_count": o.element_count, "unexpected_count": o.unexpected_count}
-               for o in result.outcomes]  # fmt: skip
+    quality = [
+        {
+            "source": o.source,
+            "expectation": o.rule.name,
+            "description": o.rule.description,
+            "severity": o.rule.severity,
+            "success": o.success,
+            "element_count": o.element_count,
+            "unexpected_count": o.unexpected_count,
+        }
+        for o in result.outcomes
+    ]
     files = [{k: v for k, v in asdict(f).items() if k != "extra"} for f in result.files]
-    payload = {"batch_id": result.batch_id, "problems": problems, "files": files,
-               "data_quality": quality, "seconds": result.seconds}  # fmt: skip
+    payload = {
+        "batch_id": result.batch_id,
+        "problems": problems,
+        "files": files,
+        "data_quality": quality,
+        "seconds": result.seconds,
+    }
     path.write_text(json.dumps(payload, indent=2) + "\n")
     result.report_html = ingest_report(
         path.parent, result.batch_id, files, quality, reasons or {}, problems
@@ -265,12 +307,15 @@ def _check_order(previous: DataFrame | None, batch_id: str, force: bool) -> None
         F.max((F.col("batch_id") == batch_id).cast("int")).alias("known"),
     ).first()
     if ids["latest"] is not None and batch_id < ids["latest"] and not ids["known"]:
-        raise BatchRejected(batch_id, [
-            f"batch {batch_id} sorts before the last committed batch {ids['latest']}: batch ids "
-            "sort in delivery order (a key's current record is the latest batch's), so its "
-            f"records would never replace those of {ids['latest']}; give it an id after "
-            f"{ids['latest']} (e.g. its delivery month), or use --force to ingest it anyway"
-        ])  # fmt: skip
+        raise BatchRejected(
+            batch_id,
+            [
+                f"batch {batch_id} sorts before the last committed batch {ids['latest']}: batch "
+                "ids sort in delivery order (a key's current record is the latest batch's), so its "
+                f"records would never replace those of {ids['latest']}; give it an id after "
+                f"{ids['latest']} (e.g. its delivery month), or use --force to ingest it anyway"
+            ],
+        )
 
 
 def _already(previous: DataFrame | None, batch_id: str, files: list[_File], force: bool) -> bool:
@@ -283,21 +328,33 @@ def _already(previous: DataFrame | None, batch_id: str, files: list[_File], forc
         return False
     if before == {(f.raw.name, f.lines.fingerprint) for f in files}:
         return True
-    raise BatchRejected(batch_id, [f"batch {batch_id} was already ingested from other files; "
-                                   "use --force to replace it"])  # fmt: skip
+    raise BatchRejected(
+        batch_id,
+        [f"batch {batch_id} was already ingested from other files; use --force to replace it"],
+    )
 
 
 def _known_files(previous: DataFrame | None, batch_id: str) -> dict[tuple[str, str], str]:
     if previous is None:
         return {}
     rows = previous.where((F.col("batch_id") != batch_id) & (F.col("status") == "ingested"))
-    return {(r["source"], r["fingerprint"]): f"{r['source_file']} of batch {r['batch_id']}"
-            for r in rows.collect()}  # fmt: skip
+    return {
+        (r["source"], r["fingerprint"]): f"{r['source_file']} of batch {r['batch_id']}"
+        for r in rows.collect()
+    }
 
 
-def ingest_batch(spark: SparkSession, lake: Lake, expectations_dir: Path, runs_dir: Path,
-                 raw_dir: str, batch_id: str, *, force: bool = False,
-                 today: dt.date | None = None) -> BatchResult:  # fmt: skip
+def ingest_batch(
+    spark: SparkSession,
+    lake: Lake,
+    expectations_dir: Path,
+    runs_dir: Path,
+    raw_dir: str,
+    batch_id: str,
+    *,
+    force: bool = False,
+    today: dt.date | None = None,
+) -> BatchResult:
     today = today or dt.date.today()
     suites = load_suites(expectations_dir)
     started = dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
@@ -316,8 +373,7 @@ def ingest_batch(spark: SparkSession, lake: Lake, expectations_dir: Path, runs_d
         return result
     kept = _without_duplicates(files, _known_files(previous, batch_id))
     # every source ingested is checked: one without a suite stops the batch
-    missing = missing_suites([(f.raw.name, f.raw.source) for f in kept], suites,
-                             expectations_dir)  # fmt: skip
+    missing = missing_suites([(f.raw.name, f.raw.source) for f in kept], suites, expectations_dir)
     problems = list(missing.values())
     for f in kept:
         unusable = file_problems(f.raw.name, f.lines, f.parser)
@@ -360,9 +416,12 @@ def ingest_batch(spark: SparkSession, lake: Lake, expectations_dir: Path, runs_d
                     not o.success and o.rule.severity == "error" for o in outcomes
                 )
         result.data_docs = validator.build_docs()
-        failed = [f"{o.source}: {o.rule.description} ({o.rule.name}: {o.unexpected_count} of "
-                  f"{o.element_count} rows)" for o in result.outcomes
-                  if not o.success and o.rule.severity == "error"]  # fmt: skip
+        failed = [
+            f"{o.source}: {o.rule.description} ({o.rule.name}: {o.unexpected_count} of "
+            f"{o.element_count} rows)"
+            for o in result.outcomes
+            if not o.success and o.rule.severity == "error"
+        ]
         if failed:
             for f in kept:
                 _refuse(f, [p for p in failed if p.startswith(f"{f.raw.source}: ")])
@@ -399,15 +458,21 @@ def ingest_batch(spark: SparkSession, lake: Lake, expectations_dir: Path, runs_d
     return result
 
 
-def ingest_or_explain(spark: SparkSession, lake: Lake, expectations_dir: Path,
-                      runs_dir: Path, raw_dir: str, batch_id: str, *,
-                      force: bool = False) -> BatchResult:  # fmt: skip
+def ingest_or_explain(
+    spark: SparkSession,
+    lake: Lake,
+    expectations_dir: Path,
+    runs_dir: Path,
+    raw_dir: str,
+    batch_id: str,
+    *,
+    force: bool = False,
+) -> BatchResult:
     """``ingest_batch``, its expected failures turned into ``IngestFailed``: a missing or
     changed suite, no raw folder, a rejected batch (with its report), a commit lost to a
     concurrent job (nothing duplicated)."""
     try:
-        return ingest_batch(spark, lake, expectations_dir, runs_dir, raw_dir, batch_id,
-                            force=force)  # fmt: skip
+        return ingest_batch(spark, lake, expectations_dir, runs_dir, raw_dir, batch_id, force=force)
     except (ConfigError, FileNotFoundError) as exc:  # a suite changed since the check, no raw
         raise IngestFailed(str(exc), 1) from exc
     except BatchRejected as exc:
@@ -431,9 +496,10 @@ def ingest_or_explain(spark: SparkSession, lake: Lake, expectations_dir: Path,
 
 def _records(files: list[_File], suite: Suite) -> DataFrame:
     """Accepted records of one source's files (one row per record)."""
-    accepted = reduce(DataFrame.unionByName, [
-        f.parsed.where(F.col("_reject").isNull() & F.col("_skip").isNull()) for f in files
-    ])  # fmt: skip
+    accepted = reduce(
+        DataFrame.unionByName,
+        [f.parsed.where(F.col("_reject").isNull() & F.col("_skip").isNull()) for f in files],
+    )
     explode = files[0].parser.explode
     if explode is not None:
         accepted = explode(accepted.drop("raw"))

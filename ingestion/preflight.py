@@ -30,8 +30,10 @@ def file_problems(name: str, lines: FileLines, parser: Parser) -> list[str]:
     if lines.header is None or (lines.total_lines <= 1 and not lines.header.strip()):
         return [f"{name}: the file is empty"]
     if lines.first_undecodable is not None:
-        return [f"{name}: line {lines.first_undecodable}, character {lines.undecodable_at}: "
-                "not valid UTF-8 (convert the file, e.g. iconv -f CP1252 -t UTF-8)"]  # fmt: skip
+        return [
+            f"{name}: line {lines.first_undecodable}, character {lines.undecodable_at}: "
+            "not valid UTF-8 (convert the file, e.g. iconv -f CP1252 -t UTF-8)"
+        ]
     header = lines.header
     if not header.strip():
         return [f"{name}: line 1, the header, is blank (the file must start with its header)"]
@@ -62,8 +64,9 @@ def file_problems(name: str, lines: FileLines, parser: Parser) -> list[str]:
     return problems
 
 
-def missing_suites(files: Iterable[tuple[str, str]], suites: Collection[str],
-                   folder: Path) -> dict[str, str]:  # fmt: skip
+def missing_suites(
+    files: Iterable[tuple[str, str]], suites: Collection[str], folder: Path
+) -> dict[str, str]:
     """Per source of the delivery (``files``: name, source) without a data-quality suite, the
     problem: its files would be committed unchecked."""
     by_source: dict[str, list[str]] = {}
@@ -82,8 +85,13 @@ def header_mismatch(name: str, lines: FileLines, parser: Parser, counts: FieldCo
     if counts.fitting or counts.first_misfit is None:
         return []
     columns = len(split_header(lines.header or "", parser.format.separator))
-    found = f"{counts.fewest}" if counts.fewest == counts.most else (
-        f"{counts.fewest} to {counts.most}")  # fmt: skip
-    return [f"{name}: the header has {columns} columns but no data line has {columns} fields "
-            f"(they have {found}, from line {counts.first_misfit}): a column missing from, "
-            "or extra in, the header?"]  # fmt: skip
+    found = (
+        f"{counts.fewest}"
+        if counts.fewest == counts.most
+        else (f"{counts.fewest} to {counts.most}")
+    )
+    return [
+        f"{name}: the header has {columns} columns but no data line has {columns} fields "
+        f"(they have {found}, from line {counts.first_misfit}): a column missing from, "
+        "or extra in, the header?"
+    ]

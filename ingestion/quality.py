@@ -95,19 +95,24 @@ def load_suites(folder: Path) -> dict[str, Suite]:
     """Every suite of the folder, by source. No folder or no suite is an error, never an
     ingest that validates nothing (``ingest.expectations_dir``)."""
     if not folder.is_dir():
-        raise ConfigError(f"expectations folder not found: {folder} (ingest.expectations_dir); "
-                          "ingest does not run without its data-quality suites")  # fmt: skip
+        raise ConfigError(
+            f"expectations folder not found: {folder} (ingest.expectations_dir); "
+            "ingest does not run without its data-quality suites"
+        )
     paths = sorted(folder.glob("*.yaml"))
     if not paths:
-        raise ConfigError(f"expectations folder {folder} holds no data-quality suite (*.yaml); "
-                          "ingest does not run without them")  # fmt: skip
+        raise ConfigError(
+            f"expectations folder {folder} holds no data-quality suite (*.yaml); "
+            "ingest does not run without them"
+        )
     suites: dict[str, Suite] = {}
     files: dict[str, Path] = {}
     for path in paths:
         suite = load_suite(path)
         if suite.source in suites:
-            raise ConfigError(f"{path}: source '{suite.source}' already has a suite, "
-                              f"{files[suite.source].name}")  # fmt: skip
+            raise ConfigError(
+                f"{path}: source '{suite.source}' already has a suite, {files[suite.source].name}"
+            )
         suites[suite.source], files[suite.source] = suite, path
     return suites
 
@@ -171,10 +176,14 @@ class Validator:
                 FailureSeverity.CRITICAL if rule.severity == "error" else FailureSeverity.WARNING
             )
             cls = _expectation_class(rule.name)
-            gx_suite.add_expectation(cls(**rule.resolved_kwargs(self.today), severity=severity,
-                                         description=rule.description,
-                                         meta={"rule": number, "severity": rule.severity,
-                                               "quarantine": rule.quarantine}))  # fmt: skip
+            gx_suite.add_expectation(
+                cls(
+                    **rule.resolved_kwargs(self.today),
+                    severity=severity,
+                    description=rule.description,
+                    meta={"rule": number, "severity": rule.severity, "quarantine": rule.quarantine},
+                )
+            )
         definition = self.context.validation_definitions.add_or_update(
             gx.ValidationDefinition(name=source, data=batch, suite=gx_suite)
         )
@@ -184,14 +193,21 @@ class Validator:
         for number, rule in enumerate(suite.rules):
             r = by_rule[number]
             if r.exception_info and r.exception_info.get("raised_exception"):
-                raise RuntimeError(f"{source}: {rule.name} failed to run: "
-                                   f"{r.exception_info.get('exception_message')}")  # fmt: skip
+                raise RuntimeError(
+                    f"{source}: {rule.name} failed to run: "
+                    f"{r.exception_info.get('exception_message')}"
+                )
             stats = r.result or {}
-            outcomes.append(Outcome(
-                source, rule, bool(r.success), int(stats.get("element_count", 0)),
-                int(stats.get("unexpected_count") or 0),
-                float(stats.get("unexpected_percent") or 0),
-            ))  # fmt: skip
+            outcomes.append(
+                Outcome(
+                    source,
+                    rule,
+                    bool(r.success),
+                    int(stats.get("element_count", 0)),
+                    int(stats.get("unexpected_count") or 0),
+                    float(stats.get("unexpected_percent") or 0),
+                )
+            )
         return outcomes
 
     def build_docs(self) -> Path | None:

@@ -45,13 +45,21 @@ def _n(value) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = job_parser("backtest", __doc__)
     parser.add_argument(
-        "--from", dest="first", required=True, type=month, metavar="YYYY-MM",
+        "--from",
+        dest="first",
+        required=True,
+        type=month,
+        metavar="YYYY-MM",
         help="first cut-off month",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--to", dest="last", required=True, type=month, metavar="YYYY-MM",
+        "--to",
+        dest="last",
+        required=True,
+        type=month,
+        metavar="YYYY-MM",
         help="last cut-off month (at most the data's last month minus the 18-month horizon)",
-    )  # fmt: skip
+    )
     parser.add_argument(
         "--every", type=int, default=3, metavar="N", help="months between cut-offs (default 3)"
     )
@@ -79,9 +87,15 @@ def main(argv: list[str] | None = None) -> None:
     settings, spark = start(args, "backtest")
     try:
         result = run(
-            spark, settings, args.first, args.last, args.every, args.experiment, args.truth,
+            spark,
+            settings,
+            args.first,
+            args.last,
+            args.every,
+            args.experiment,
+            args.truth,
             search=args.search,
-        )  # fmt: skip
+        )
     except ValueError as exc:
         spark.stop()
         sys.exit(f"error: {exc}")

@@ -13,15 +13,20 @@ import time
 from pathlib import Path
 
 from common.cli import job_parser, month, start
+from generator.calibration import make_scenario
 from generator.delivery import Request, write_delivery
 from generator.monthly import Split, split_delivery
-from generator.scenario import make_scenario
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = job_parser("generate", __doc__)
-    parser.add_argument("--establishments", type=int, required=True, metavar="N",
-                        help="number of establishments (SIRETs) in the world")  # fmt: skip
+    parser.add_argument(
+        "--establishments",
+        type=int,
+        required=True,
+        metavar="N",
+        help="number of establishments (SIRETs) in the world",
+    )
     parser.add_argument(
         "--months", type=int, metavar="M", help="months of history (default from config: 72)"
     )
@@ -32,16 +37,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--out", type=Path, required=True, metavar="DIR", help="folder of the raw files"
     )
-    parser.add_argument("--truth", type=Path, metavar="DIR",
-                        help="ground-truth Delta table (default: DIR_truth)")  # fmt: skip
-    parser.add_argument("--bad-line-rate", type=float, metavar="R",
-                        help="share of data lines corrupted (default from config: 0)")  # fmt: skip
-    parser.add_argument("--failure-rate", type=float, metavar="F",
-                        help="yearly rate of first openings (default: config)")  # fmt: skip
-    parser.add_argument("--split-last-month", type=Path, metavar="DIR2",
-                        help="cut the delivery in two monthly deliveries: DIR holds the months "
-                        "before the last, DIR2 the last month and corrections to earlier "
-                        "months")  # fmt: skip
+    parser.add_argument(
+        "--truth", type=Path, metavar="DIR", help="ground-truth Delta table (default: DIR_truth)"
+    )
+    parser.add_argument(
+        "--bad-line-rate",
+        type=float,
+        metavar="R",
+        help="share of data lines corrupted (default from config: 0)",
+    )
+    parser.add_argument(
+        "--failure-rate",
+        type=float,
+        metavar="F",
+        help="yearly rate of first openings (default: config)",
+    )
+    parser.add_argument(
+        "--split-last-month",
+        type=Path,
+        metavar="DIR2",
+        help="cut the delivery in two monthly deliveries: DIR holds the months "
+        "before the last, DIR2 the last month and corrections to earlier "
+        "months",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty DIR")
     args = parser.parse_args(argv)
     if args.establishments < 1:
@@ -59,8 +77,10 @@ def split_in_two(out: Path, second: Path, last: str) -> None:
     counts = split_delivery(whole, out, second, Split(last))
     shutil.rmtree(whole)
     lines = sum(e["lines"] for e in counts["second"])
-    print(f"cut in two monthly deliveries: {out} (to the month before {last}), "
-          f"{second} ({last} and corrections to earlier months: {lines} lines)")  # fmt: skip
+    print(
+        f"cut in two monthly deliveries: {out} (to the month before {last}), "
+        f"{second} ({last} and corrections to earlier months: {lines} lines)"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -85,9 +105,11 @@ def main(argv: list[str] | None = None) -> None:
         request.seed, request.start, request.months, request.yearly_failure_rate
     )
     manifest = write_delivery(spark, scenario, request, out, truth)
-    print(f"generated {request.establishments} establishments x {request.months} months "
-          f"({manifest['window']['first_month']} to {manifest['window']['last_month']}) "
-          f"in {time.monotonic() - began:.0f} s")  # fmt: skip
+    print(
+        f"generated {request.establishments} establishments x {request.months} months "
+        f"({manifest['window']['first_month']} to {manifest['window']['last_month']}) "
+        f"in {time.monotonic() - began:.0f} s"
+    )
     for f in manifest["files"]:
         print(
             f"  {f['file']:<34} {f['lines']:>10} lines {f['bad_lines']:>6} bad "

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from common.cli import batch_id, job_parser, load_settings, start
+from common.cli import add_delivery_options, job_parser, load_settings, start
 from common.config import ConfigError, Settings
 from common.lake import Lake
 from ingestion.pipeline import IngestFailed, ingest_or_explain
@@ -25,11 +25,10 @@ from ingestion.quality import load_suites
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = job_parser("ingest", __doc__)
-    parser.add_argument("--raw", required=True, metavar="DIR", help="folder of the delivery")
-    parser.add_argument("--batch", required=True, type=batch_id, metavar="ID",
-                        help="batch id; ids sort in delivery order (e.g. 2024-06)")  # fmt: skip
-    parser.add_argument("--force", action="store_true",
-                        help="replace a batch already ingested from other files")  # fmt: skip
+    add_delivery_options(parser)
+    parser.add_argument(
+        "--force", action="store_true", help="replace a batch already ingested from other files"
+    )
     return parser.parse_args(argv)
 
 
@@ -55,9 +54,14 @@ def run(spark: SparkSession, settings: Settings, args: argparse.Namespace) -> in
     expectations = Path(settings.ingest.expectations_dir)
     try:
         result = ingest_or_explain(
-            spark, lake, expectations, Path(settings.ingest.runs_dir),
-            args.raw, args.batch, force=args.force,
-        )  # fmt: skip
+            spark,
+            lake,
+            expectations,
+            Path(settings.ingest.runs_dir),
+            args.raw,
+            args.batch,
+            force=args.force,
+        )
     except IngestFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.code

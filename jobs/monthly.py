@@ -25,7 +25,7 @@ import time
 import traceback
 from pathlib import Path
 
-from common.cli import batch_id, job_parser, load_settings, month, start
+from common.cli import add_delivery_options, job_parser, load_settings, month, start
 from common.config import ConfigError
 from ingestion.quality import load_suites
 from monitoring.pipeline import ALERT_EXIT, exit_code
@@ -34,23 +34,54 @@ from orchestration.monthly import MonthFailed, Request, StepFailed, run_month
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = job_parser("monthly", __doc__)
-    parser.add_argument("--raw", required=True, metavar="DIR", help="folder of the delivery")
-    parser.add_argument("--batch", required=True, type=batch_id, metavar="ID",
-                        help="batch id; ids sort in delivery order (e.g. 2024-06)")  # fmt: skip
+    add_delivery_options(parser)
     options = (
-        ("--period", dict(type=month, metavar="YYYY-MM",
-                          help="month to score, monitor and export (default: the data's last)")),
-        ("--out", dict(type=Path, metavar="FILE",
-                       help="the list's JSON file (default: <lists_dir>/list_<period>.json)")),
-        ("--model-alias", dict(default="champion", metavar="ALIAS",
-                               help="registry alias of the model (default: champion)")),
-        ("--experiment", dict(metavar="NAME", help="MLflow experiment of the monitoring run "
-                                                   "(default: monitoring.experiment)")),
-        ("--force", dict(action="store_true", help="re-ingest a batch already ingested from "
-                                                   "other files, and redo every step")),
-        ("--fail-on-alert", dict(action="store_true", help=f"exit with code {ALERT_EXIT} when "
-                                                           "a monitoring item is in alert")),
-    )  # fmt: skip
+        (
+            "--period",
+            dict(
+                type=month,
+                metavar="YYYY-MM",
+                help="month to score, monitor and export (default: the data's last)",
+            ),
+        ),
+        (
+            "--out",
+            dict(
+                type=Path,
+                metavar="FILE",
+                help="the list's JSON file (default: <lists_dir>/list_<period>.json)",
+            ),
+        ),
+        (
+            "--model-alias",
+            dict(
+                default="champion",
+                metavar="ALIAS",
+                help="registry alias of the model (default: champion)",
+            ),
+        ),
+        (
+            "--experiment",
+            dict(
+                metavar="NAME",
+                help="MLflow experiment of the monitoring run (default: monitoring.experiment)",
+            ),
+        ),
+        (
+            "--force",
+            dict(
+                action="store_true",
+                help="re-ingest a batch already ingested from other files, and redo every step",
+            ),
+        ),
+        (
+            "--fail-on-alert",
+            dict(
+                action="store_true",
+                help=f"exit with code {ALERT_EXIT} when a monitoring item is in alert",
+            ),
+        ),
+    )
     for name, spec in options:
         parser.add_argument(name, **spec)
     return parser.parse_args(argv)
@@ -64,8 +95,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"error: {exc}")
     began = time.monotonic()
     settings, spark = start(args, "monthly")
-    request = Request(args.raw, args.batch, args.period, args.out, args.model_alias,
-                      args.experiment, args.force)  # fmt: skip
+    request = Request(
+        args.raw, args.batch, args.period, args.out, args.model_alias, args.experiment, args.force
+    )
     try:
         done = run_month(spark, settings, request, say=lambda text: print(text, flush=True))
     except MonthFailed as exc:
@@ -75,8 +107,10 @@ def main(argv: list[str] | None = None) -> None:
         print(failure(exc, args.batch), file=sys.stderr)
         sys.exit(exc.code)
     spark.stop()
-    print(f"batch {done.batch}, month {done.period}: done in {time.monotonic() - began:.0f} s; "
-          f"{done.alerts} monitoring items in alert")  # fmt: skip
+    print(
+        f"batch {done.batch}, month {done.period}: done in {time.monotonic() - began:.0f} s; "
+        f"{done.alerts} monitoring items in alert"
+    )
     print(f"run report: {done.report}")
     sys.exit(exit_code(done.alerts, args.fail_on_alert))
 

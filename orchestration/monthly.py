@@ -51,8 +51,15 @@ class StepFailed(RuntimeError):
 class MonthFailed(RuntimeError):
     """The cycle stopped at ``step``; ``restored`` tables are back at their version before it."""
 
-    def __init__(self, step: str, message: str, code: int, restored: dict[str, int],
-                 created: list[str], unrestored: str | None):  # fmt: skip
+    def __init__(
+        self,
+        step: str,
+        message: str,
+        code: int,
+        restored: dict[str, int],
+        created: list[str],
+        unrestored: str | None,
+    ):
         super().__init__(message)
         self.step, self.code = step, code
         self.restored, self.created, self.unrestored = restored, created, unrestored
@@ -109,19 +116,30 @@ def _ingest(ctx: Context) -> Done:
 
     s, r = ctx.settings.ingest, ctx.request
     try:
-        result = ingest_or_explain(ctx.spark, ctx.lake, Path(s.expectations_dir),
-                                   Path(s.runs_dir), r.raw, r.batch, force=r.force)  # fmt: skip
+        result = ingest_or_explain(
+            ctx.spark,
+            ctx.lake,
+            Path(s.expectations_dir),
+            Path(s.runs_dir),
+            r.raw,
+            r.batch,
+            force=r.force,
+        )
     except IngestFailed as exc:
         raise StepFailed(str(exc), exc.code) from exc
     if result.already_ingested:
         return Done(
             f"batch {r.batch} already ingested from these files: nothing to do", result=result
         )
-    total = {k: sum(getattr(f, k) for f in result.files)
-             for k in ("lines_read", "lines_accepted", "lines_quarantined")}  # fmt: skip
-    detail = (f"{len(result.files)} files, {total['lines_read']:,} lines read, "
-              f"{total['lines_accepted']:,} accepted, {total['lines_quarantined']:,} "
-              "quarantined")  # fmt: skip
+    total = {
+        k: sum(getattr(f, k) for f in result.files)
+        for k in ("lines_read", "lines_accepted", "lines_quarantined")
+    }
+    detail = (
+        f"{len(result.files)} files, {total['lines_read']:,} lines read, "
+        f"{total['lines_accepted']:,} accepted, {total['lines_quarantined']:,} "
+        "quarantined"
+    )
     return Done(detail, [*result.lines(), f"report: {result.report}"], result)
 
 
@@ -150,8 +168,10 @@ def _score(ctx: Context) -> Done:
     except ScoringError as exc:
         raise StepFailed(str(exc)) from exc
     levels = ", ".join(f"{level} {n:,}" for level, n in sorted(run.alerts.items()))
-    detail = (f"{run.rows:,} establishments scored with {run.model.name} version "
-              f"{run.model.version} ({run.model.alias}): {levels}")  # fmt: skip
+    detail = (
+        f"{run.rows:,} establishments scored with {run.model.name} version "
+        f"{run.model.version} ({run.model.alias}): {levels}"
+    )
     return Done(detail, run.lines(ctx.lake.scores), run)
 
 
@@ -164,8 +184,10 @@ def _monitor(ctx: Context) -> Done:
     except MonitoringError as exc:
         raise StepFailed(str(exc)) from exc
     status = done.items["status"].value_counts()
-    detail = (f"{status.get('alert', 0)} items in alert, {status.get('watch', 0)} to watch; "
-              f"MLflow run {done.run_id}")  # fmt: skip
+    detail = (
+        f"{status.get('alert', 0)} items in alert, {status.get('watch', 0)} to watch; "
+        f"MLflow run {done.run_id}"
+    )
     model = ctx.settings.mlflow.registered_model
     return Done(detail, done.lines(ctx.period, model, ctx.lake.monitoring, experiment), done)
 
@@ -274,24 +296,39 @@ def run_month(
         if step == "panel" and done and ctx.period is None:
             ctx.period = done["period"]
         if done and (step not in PERIOD_STEPS or done["period"] == ctx.period):
-            say(f"{head}: done by an earlier run of batch {request.batch}, skipped "
-                f"({done['detail']})")  # fmt: skip
+            say(
+                f"{head}: done by an earlier run of batch {request.batch}, skipped "
+                f"({done['detail']})"
+            )
             outcomes.append(Outcome(step, "skipped", 0.0, done["detail"]))
             continue
         say(f"{head}{f' {ctx.period}' if step in PERIOD_STEPS else ''} ...")
         before = table_versions(spark, step_tables(spark, lake, step))
         started = dt.datetime.now(dt.UTC).replace(tzinfo=None)  # orders the step's records
         began = time.monotonic()
-        row = {"batch_id": request.batch, "step": step, "started_at": started,
-               "application_id": spark.sparkContext.applicationId}  # fmt: skip
+        row = {
+            "batch_id": request.batch,
+            "step": step,
+            "started_at": started,
+            "application_id": spark.sparkContext.applicationId,
+        }
         try:
             result = RUN[step](ctx)
         except Exception as exc:
             row = {**row, "seconds": time.monotonic() - began}
             _fail(spark, lake, ctx, step, exc, before, row, outcomes)
         seconds = time.monotonic() - began
-        record(spark, lake, {**row, "status": "done", "period": ctx.period, "seconds": seconds,
-                             "detail": result.detail})  # fmt: skip
+        record(
+            spark,
+            lake,
+            {
+                **row,
+                "status": "done",
+                "period": ctx.period,
+                "seconds": seconds,
+                "detail": result.detail,
+            },
+        )
         say("\n".join(f"    {line}" for line in result.lines))
         say(f"{head}: {result.detail} ({seconds:.0f} s)")
         outcomes.append(Outcome(step, "done", seconds, result.detail, result.result))
@@ -309,13 +346,22 @@ def write_report(ctx: Context, outcomes: list[Outcome]) -> Path:
     results = {o.step: o.result for o in outcomes if o.result is not None}
     scored, monitored = results.get("score"), results.get("monitor")
     folder = run_folder(ctx.settings.ingest.runs_dir, "monthly", ctx.request.batch)
-    steps = [{"step": o.step, "status": o.status, "seconds": round(o.seconds, 1),
-              "detail": o.detail} for o in outcomes]  # fmt: skip
+    steps = [
+        {"step": o.step, "status": o.status, "seconds": round(o.seconds, 1), "detail": o.detail}
+        for o in outcomes
+    ]
     return month_report(
-        ctx.spark, ctx.lake, ctx.settings.mlflow.tracking_uri, folder, ctx.request.batch,
-        ctx.period, steps, getattr(scored, "model", None), getattr(monitored, "run_id", None),
+        ctx.spark,
+        ctx.lake,
+        ctx.settings.mlflow.tracking_uri,
+        folder,
+        ctx.request.batch,
+        ctx.period,
+        steps,
+        getattr(scored, "model", None),
+        getattr(monitored, "run_id", None),
         len(catalog()),
-    )  # fmt: skip
+    )
 
 
 def _fail(
@@ -339,18 +385,29 @@ def _fail(
             spark, json.dumps({"monthly": f"batch {ctx.request.batch}: {step} failed, restored"})
         ):
             restored, created = restore(spark, before)
-        record(spark, lake, {**row, "status": "failed", "period": ctx.period, "detail": "",
-                             "error": message[:2000],
-                             "restored": json.dumps({_short(lake, p): v
-                                                     for p, v in restored.items()})})  # fmt: skip
+        record(
+            spark,
+            lake,
+            {
+                **row,
+                "status": "failed",
+                "period": ctx.period,
+                "detail": "",
+                "error": message[:2000],
+                "restored": json.dumps({_short(lake, p): v for p, v in restored.items()}),
+            },
+        )
     except Exception as again:  # the session itself may be gone: the rerun converges anyway
         unrestored = f"{type(again).__name__}: {(str(again).splitlines() or [''])[0][:300]}"
         log.exception("could not restore the tables of step %s", step)
     failed = MonthFailed(
-        step, message, code,
+        step,
+        message,
+        code,
         {_short(lake, p): v for p, v in restored.items()},
-        [_short(lake, p) for p in created], unrestored,
-    )  # fmt: skip
+        [_short(lake, p) for p in created],
+        unrestored,
+    )
     if unrestored is None:  # the session works: the report says what was done and what failed
         outcome = Outcome(step, "failed", row["seconds"], message.splitlines()[0][:300])
         try:

@@ -21,7 +21,12 @@ def parse(lines: DataFrame, f: Fields) -> DataFrame:
         amount.value.alias("montant"),
         staff.value.cast("int").alias("effectif"),
         first_error(
-            present(f, "ETAB_SIRET"), present(f, "ID_DA"), present(f, "MOIS"), month.error,
-            hours.error, amount.error, staff.error,
+            present(f, "ETAB_SIRET"),
+            present(f, "ID_DA"),
+            present(f, "MOIS"),
+            month.error,
+            hours.error,
+            amount.error,
+            staff.error,
         ).alias("_reject"),
-    )  # fmt: skip
+    )

@@ -16,11 +16,19 @@ from parsers.common import (
 
 REQUIRED = ("ID_DA", "ETAB_SIRET", "DATE_STATUT", "DATE_DEB", "DATE_FIN", "HTA")
 KEYS = ("id_demande",)
-NUMBERS = {"HTA": "hta", "MTA": "mta", "S_HEURE_CONSOM_TOT": "heures_consommees",
-           "S_MONTANT_CONSOM_TOT": "montant_consomme"}  # fmt: skip
-INTEGERS = {"EFF_ENT": "effectif_entreprise", "EFF_ETAB": "effectif",
-            "EFF_AUTO": "effectif_autorise", "S_EFF_CONSOM_TOT": "effectif_consomme",
-            "PERIMETRE_AP": "perimetre"}  # fmt: skip
+NUMBERS = {
+    "HTA": "hta",
+    "MTA": "mta",
+    "S_HEURE_CONSOM_TOT": "heures_consommees",
+    "S_MONTANT_CONSOM_TOT": "montant_consomme",
+}
+INTEGERS = {
+    "EFF_ENT": "effectif_entreprise",
+    "EFF_ETAB": "effectif",
+    "EFF_AUTO": "effectif_autorise",
+    "S_EFF_CONSOM_TOT": "effectif_consomme",
+    "PERIMETRE_AP": "perimetre",
+}
 DATES = {"DATE_STATUT": "date_statut", "DATE_DEB": "periode_debut", "DATE_FIN": "periode_fin"}
 
 
@@ -40,7 +48,8 @@ def parse(lines: DataFrame, f: Fields) -> DataFrame:
         F.when(reason.rlike("^[1-7]$"), reason.cast("int")).alias("motif_recours_se"),
         optional(f, "RECOURS_ANTERIEUR").alias("recours_anterieur"),
         first_error(
-            present(f, "ETAB_SIRET"), present(f, "ID_DA"),
+            present(f, "ETAB_SIRET"),
+            present(f, "ID_DA"),
             *[d.error for d in (*dates.values(), *numbers.values(), *integers.values())],
         ).alias("_reject"),
-    )  # fmt: skip
+    )

@@ -127,8 +127,20 @@ def iso_date(text: Column, column: str) -> Decoded:
     return _decoded(text, value.isNotNull(), value, column, "not a date (YYYY-MM-DD)")
 
 
-MONTH_ABBREVIATIONS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT",
-                       "NOV", "DEC")  # fmt: skip
+MONTH_ABBREVIATIONS = (
+    "JAN",
+    "FEB",
+    "MAR",
+    "APR",
+    "MAY",
+    "JUN",
+    "JUL",
+    "AUG",
+    "SEP",
+    "OCT",
+    "NOV",
+    "DEC",
+)
 
 
 def lookup(mapping: dict, key: Column) -> Column:

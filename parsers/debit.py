@@ -49,9 +49,11 @@ def parse(lines: DataFrame, f: Fields) -> DataFrame:
     account_state = integer(optional(f, "Etat_cpte"), "Etat_cpte")
     po, pp = cents(f("Mt_PO"), "Mt_PO"), cents(f("Mt_PP"), "Mt_PP")
     debit_id = F.concat(
-        f("Siret"), F.date_format(period.start, "yyyyMMdd"), F.date_format(period.end, "yyyyMMdd"),
+        f("Siret"),
+        F.date_format(period.start, "yyyyMMdd"),
+        F.date_format(period.end, "yyyyMMdd"),
         f("Num_Ecn"),
-    )  # fmt: skip
+    )
     return lines.select(
         *LINE_COLUMNS,
         f("Siret").alias("siret"),
@@ -76,8 +78,16 @@ def parse(lines: DataFrame, f: Fields) -> DataFrame:
         (optional(f, "Recours_en_cours") == "1").alias("recours_en_cours"),
         debit_id.alias("debit_id"),
         first_error(
-            present(f, "num_cpte"), present(f, "Periode"), present(f, "Num_Ecn"),
-            present(f, "Dt_trt_ecn"), period.error, processed.error, history.error, po.error,
-            pp.error, registered.error, account_state.error,
+            present(f, "num_cpte"),
+            present(f, "Periode"),
+            present(f, "Num_Ecn"),
+            present(f, "Dt_trt_ecn"),
+            period.error,
+            processed.error,
+            history.error,
+            po.error,
+            pp.error,
+            registered.error,
+            account_state.error,
         ).alias("_reject"),
-    )  # fmt: skip
+    )

@@ -13,8 +13,14 @@ from parsers.common import (
     present,
 )
 
-REQUIRED = ("Numero_compte_externe", "Numero_structure", "Date_creation", "Date_echeance",
-            "Duree_delai", "Montant_global_echeancier")  # fmt: skip
+REQUIRED = (
+    "Numero_compte_externe",
+    "Numero_structure",
+    "Date_creation",
+    "Date_echeance",
+    "Duree_delai",
+    "Montant_global_echeancier",
+)
 KEYS = ("numero_compte", "numero_contentieux")
 
 
@@ -41,8 +47,13 @@ def parse(lines: DataFrame, f: Fields) -> DataFrame:
         optional(f, "Code_externe_stade").alias("stade"),
         optional(f, "Code_externe_action").alias("action"),
         first_error(
-            present(f, "Numero_compte_externe"), present(f, "Numero_structure"),
-            present(f, "Date_creation"), created.error, due.error, days.error, year.error,
+            present(f, "Numero_compte_externe"),
+            present(f, "Numero_structure"),
+            present(f, "Date_creation"),
+            created.error,
+            due.error,
+            days.error,
+            year.error,
             total.error,
         ).alias("_reject"),
-    )  # fmt: skip
+    )

@@ -19,8 +19,14 @@ def parse_return(lines: DataFrame, f: Fields, figures: tuple[str, ...]) -> DataF
     end = iso_date(f("date_fin_exercice"), "date_fin_exercice")
     year = integer(optional(f, "annee_exercice"), "annee_exercice")
     values = {name: number(optional(f, name), name) for name in figures}
-    errors: list[Column] = [present(f, "siren"), present(f, "date_fin_exercice"), start.error,
-                            end.error, year.error, *[v.error for v in values.values()]]  # fmt: skip
+    errors: list[Column] = [
+        present(f, "siren"),
+        present(f, "date_fin_exercice"),
+        start.error,
+        end.error,
+        year.error,
+        *[v.error for v in values.values()],
+    ]
     return lines.select(
         *LINE_COLUMNS,
         f("siren").alias("siren"),

@@ -7,9 +7,17 @@ from parsers.common import LINE_COLUMNS, Fields, first_error, iso_date, lookup, 
 
 REQUIRED = ("siren", "djug", "najug")
 KEYS = ("siren", "date_jugement", "nature_jugement")
-KINDS = {"1": "liquidation_de_biens", "2": "reglement_judiciaire", "3": "redressement_judiciaire",
-         "4": "liquidation_judiciaire", "5": "plan", "6": "plan", "7": "autre_decision",
-         "8": "sauvegarde", "A": "autre_decision"}  # fmt: skip
+KINDS = {
+    "1": "liquidation_de_biens",
+    "2": "reglement_judiciaire",
+    "3": "redressement_judiciaire",
+    "4": "liquidation_judiciaire",
+    "5": "plan",
+    "6": "plan",
+    "7": "autre_decision",
+    "8": "sauvegarde",
+    "A": "autre_decision",
+}
 OPENINGS = ("1", "2", "3", "4", "8")
 
 
@@ -25,5 +33,5 @@ def parse(lines: DataFrame, f: Fields) -> DataFrame:
         kind.isin(*OPENINGS).alias("ouverture"),
         first_error(
             present(f, "siren"), present(f, "djug"), present(f, "najug"), decided.error
-        ).alias("_reject"),  # fmt: skip
+        ).alias("_reject"),
     )

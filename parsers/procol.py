@@ -31,8 +31,12 @@ def parse(lines: DataFrame, f: Fields) -> DataFrame:
         action.alias("action_procol"),
         stage.alias("stade_procol"),
         first_error(
-            present(f, "Siret"), present(f, "Dt_effet"), effective.error,
-            when(action.isNull() | stage.isNull(),
-                 "Lib_actx_stdx: no action (liquidation, redressement, sauvegarde) and stage"),
+            present(f, "Siret"),
+            present(f, "Dt_effet"),
+            effective.error,
+            when(
+                action.isNull() | stage.isNull(),
+                "Lib_actx_stdx: no action (liquidation, redressement, sauvegarde) and stage",
+            ),
         ).alias("_reject"),
-    )  # fmt: skip
+    )

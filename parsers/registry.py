@@ -44,14 +44,35 @@ class Parser:
 
 def _parser(module: ModuleType) -> Parser:
     source = module.__name__.rsplit(".", 1)[1]
-    return Parser(FORMATS[source], module.REQUIRED, module.KEYS, module.parse,
-                  getattr(module, "explode", None))  # fmt: skip
+    return Parser(
+        FORMATS[source],
+        module.REQUIRED,
+        module.KEYS,
+        module.parse,
+        getattr(module, "explode", None),
+    )
 
 
 PARSERS: dict[str, Parser] = {
     p.source: p
-    for p in map(_parser, (
-        cotisation, debit, delai, ccsf, procol, effectif, effectif_ent, apdemande, apconso,
-        sirene, sirene_ul, declarations_af, declarations_indmap, ratios_dirco, judgments,
-    ))
-}  # fmt: skip
+    for p in map(
+        _parser,
+        (
+            cotisation,
+            debit,
+            delai,
+            ccsf,
+            procol,
+            effectif,
+            effectif_ent,
+            apdemande,
+            apconso,
+            sirene,
+            sirene_ul,
+            declarations_af,
+            declarations_indmap,
+            ratios_dirco,
+            judgments,
+        ),
+    )
+}

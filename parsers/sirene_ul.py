@@ -12,9 +12,12 @@ from parsers.common import LINE_COLUMNS, Fields, iso_date, optional, present, wh
 from parsers.sirene import NAF_REV2
 
 REQUIRED = (
-    "siren", "categorieJuridiqueUniteLegale", "activitePrincipaleUniteLegale",
-    "nomenclatureActivitePrincipaleUniteLegale", "etatAdministratifUniteLegale",
-)  # fmt: skip
+    "siren",
+    "categorieJuridiqueUniteLegale",
+    "activitePrincipaleUniteLegale",
+    "nomenclatureActivitePrincipaleUniteLegale",
+    "etatAdministratifUniteLegale",
+)
 KEYS = ("siren",)
 
 
@@ -41,6 +44,6 @@ def parse(lines: DataFrame, f: Fields) -> DataFrame:
             | ~naf.rlike(NAF_REV2)
             | naf.isNull(),
             "activity code not NAF rev. 2",
-        ).alias("_skip"),  # fmt: skip
+        ).alias("_skip"),
         created.error.alias("_field_error"),
     )

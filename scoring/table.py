@@ -136,6 +136,10 @@ def merge_period(
                 raise
             log.warning(
                 "period %s: a concurrent commit on %s (%s); retrying the MERGE (%d/%d)",
-                period, path, type(exc).__name__, attempt + 1, attempts,
-            )  # fmt: skip
+                period,
+                path,
+                type(exc).__name__,
+                attempt + 1,
+                attempts,
+            )
             time.sleep(2 * attempt)

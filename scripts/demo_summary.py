@@ -53,9 +53,11 @@ def main() -> None:
     metrics = {}
     for kind in ("xgboost", "baseline_logistic_regression"):  # the latest run of each kind
         latest = mlflow.search_runs(
-            [experiment], f"tags.model_type = '{kind}'", order_by=["attributes.start_time DESC"],
+            [experiment],
+            f"tags.model_type = '{kind}'",
+            order_by=["attributes.start_time DESC"],
             max_results=1,
-        )  # fmt: skip
+        )
         if len(latest):
             metrics[kind] = latest.iloc[0]
     scores = delta_io.read(spark, lake.scores).where(

@@ -12,6 +12,15 @@ from common.config import PROJECT_ROOT, Settings, load_config
 from common.spark import get_spark
 
 TEST_CONF = PROJECT_ROOT / "conf" / "test.yaml"
+SHARED = {"world", "trained"}  # session fixtures that take minutes to build
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """A test that needs the shared world or its model is ``slow`` whatever its own cost (the
+    world takes minutes to build): ``make test-fast`` leaves it out. Marked as each test is
+    collected, before ``-m`` selects."""
+    if SHARED & set(item.fixturenames):
+        item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
@@ -48,15 +57,25 @@ class World:
     def __init__(self, root: Path, settings: Settings, spark):
         from common.lake import Lake
         from features.pipeline import run_panel
+        from generator.calibration import make_scenario
         from generator.delivery import Request, write_delivery
-        from generator.scenario import make_scenario
         from ingestion.pipeline import ingest_batch
 
         self.root = root
-        self.request = Request(establishments=1500, months=66, start="2016-01", seed=21,
-                               bad_line_rate=0.002, yearly_failure_rate=0.03)  # fmt: skip
-        scenario = make_scenario(self.request.seed, self.request.start, self.request.months,
-                                 self.request.yearly_failure_rate)  # fmt: skip
+        self.request = Request(
+            establishments=1500,
+            months=66,
+            start="2016-01",
+            seed=21,
+            bad_line_rate=0.002,
+            yearly_failure_rate=0.03,
+        )
+        scenario = make_scenario(
+            self.request.seed,
+            self.request.start,
+            self.request.months,
+            self.request.yearly_failure_rate,
+        )
         self.raw, self.truth = root / "raw", root / "truth"
         self.manifest = write_delivery(spark, scenario, self.request, self.raw, self.truth)
         self.settings = settings.model_copy(

@@ -63,5 +63,9 @@ def stale_panel(spark, path: str, overwrite_schema: bool = False) -> None:
     """An empty panel written by an older catalog: one variable it did not have, one it had."""
     fields = [f for f in gold_schema().fields if f.name != "dette_totale"]
     old = StructType([*fields, StructField("variable_retiree", DoubleType())])
-    delta_io.write(spark.createDataFrame([], old), path, partition_by=["periode"],
-                   overwrite_schema=overwrite_schema)  # fmt: skip
+    delta_io.write(
+        spark.createDataFrame([], old),
+        path,
+        partition_by=["periode"],
+        overwrite_schema=overwrite_schema,
+    )

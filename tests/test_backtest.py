@@ -25,8 +25,13 @@ from training.split import check_cutoffs, cutoff_schedule
 def test_cutoffs_run_every_n_months_from_first_to_last() -> None:
     first, last = months.index("2019-03"), months.index("2020-06")
     assert [months.label(c) for c in cutoff_schedule(first, last, 3)] == [
-        "2019-03", "2019-06", "2019-09", "2019-12", "2020-03", "2020-06",
-    ]  # fmt: skip
+        "2019-03",
+        "2019-06",
+        "2019-09",
+        "2019-12",
+        "2020-03",
+        "2020-06",
+    ]
     assert [months.label(c) for c in cutoff_schedule(first, last, 12)] == ["2019-03", "2020-03"]
     assert [months.label(c) for c in cutoff_schedule(first, last, 16)] == ["2019-03"]
     assert cutoff_schedule(first, first, 1) == [first]
@@ -41,8 +46,9 @@ def test_a_cutoff_without_its_whole_outcome_window_is_refused() -> None:
     # 2021-12 - 18 months = 2020-06: the last cut-off whose 18 months are all observed
     check_cutoffs([months.index("2020-06")], data_first, data_last, 18, 12)
     with pytest.raises(ValueError) as refused:
-        check_cutoffs([months.index("2020-06"), months.index("2020-07")], data_first, data_last,
-                      18, 12)  # fmt: skip
+        check_cutoffs(
+            [months.index("2020-06"), months.index("2020-07")], data_first, data_last, 18, 12
+        )
     message = str(refused.value)
     assert "cut-off 2020-07" in message and "ends in 2021-12" in message
     assert "the last allowed cut-off is 2020-06" in message
@@ -275,9 +281,11 @@ def test_backtest_table_runs_and_plots_are_readable_without_spark(backtested) ->
     result = backtested.late
     table = DeltaTable(f"{backtested.settings.lake.root}/gold/backtest").to_pandas()
     assert sorted(zip(table["cutoff"].astype(str), table["model"], strict=True)) == [
-        ("2018-09-01", "baseline"), ("2018-09-01", "xgboost"),
-        ("2018-12-01", "baseline"), ("2018-12-01", "xgboost"),
-    ]  # fmt: skip
+        ("2018-09-01", "baseline"),
+        ("2018-09-01", "xgboost"),
+        ("2018-12-01", "baseline"),
+        ("2018-12-01", "xgboost"),
+    ]
     assert set(table["backtest_run_id"]) == {result.run_id}
     first = table[table["cutoff"].astype(str) == "2018-09-01"]
     second = table[table["cutoff"].astype(str) == "2018-12-01"]
@@ -300,8 +308,10 @@ def test_backtest_table_runs_and_plots_are_readable_without_spark(backtested) ->
     for child in children:
         assert {"xgboost_aucpr", "baseline_aucpr"} <= set(child.data.metrics)
     plots = {a.path for a in client.list_artifacts(result.run_id, "plots")}
-    assert plots == {f"plots/{n}.png" for n in ("precision_risque_fort", "precision_at_100",
-                                                 "aucpr", "lead_times")}  # fmt: skip
+    assert plots == {
+        f"plots/{n}.png"
+        for n in ("precision_risque_fort", "precision_at_100", "aucpr", "lead_times")
+    }
     images = {p: client.download_artifacts(result.run_id, p) for p in plots}
     pixels = {p: plt.imread(path) for p, path in images.items()}
     assert all(image.ndim == 3 and image.shape[0] > 200 for image in pixels.values())

@@ -90,26 +90,43 @@ def test_rows_must_be_sorted() -> None:
 # --- silver rules -------------------------------------------------------------------------
 
 
-DEBIT = ("numero_compte string, siret string, periode_debut date, periode_fin date, "
-         "numero_ecart_negatif string, numero_historique int, periode_prise_en_compte date, "
-         "part_ouvriere double, part_patronale double")  # fmt: skip
+DEBIT = (
+    "numero_compte string, siret string, periode_debut date, periode_fin date, "
+    "numero_ecart_negatif string, numero_historique int, periode_prise_en_compte date, "
+    "part_ouvriere double, part_patronale double"
+)
 
 
 def test_debt_follows_the_gap_history_rule(spark) -> None:
     """Each state counts from its processing month until the next state of its gap."""
     p = (dt.date(2017, 12, 1), dt.date(2018, 1, 1))
-    states = spark.createDataFrame([
-        ("C", "S", *p, "1", 1, dt.date(2018, 1, 1), 100.0, 200.0),  # January
-        ("C", "S", *p, "1", 2, dt.date(2018, 4, 1), 50.0, 100.0),  # processed 25 March: April
-        ("C", "S", *p, "1", 3, dt.date(2018, 4, 1), 0.0, 0.0),  # same month: takes over at once
-        ("C", "S", *p, "2", 1, dt.date(2018, 2, 1), 10.0, 20.0),  # never repaid
-    ], DEBIT)  # fmt: skip
+    states = spark.createDataFrame(
+        [
+            ("C", "S", *p, "1", 1, dt.date(2018, 1, 1), 100.0, 200.0),  # January
+            ("C", "S", *p, "1", 2, dt.date(2018, 4, 1), 50.0, 100.0),  # processed 25 March: April
+            ("C", "S", *p, "1", 3, dt.date(2018, 4, 1), 0.0, 0.0),  # same month: takes over at once
+            ("C", "S", *p, "2", 1, dt.date(2018, 2, 1), 10.0, 20.0),  # never repaid
+        ],
+        DEBIT,
+    )
     last = month_index("2018-05")
     got = S.debt(states, last).orderBy("month_index")
-    rows = [(r.month_index - last + 4, r.dette_part_ouvriere, r.dette_part_patronale, r.nb_ecarts_ouverts)
-            for r in got.collect()]  # fmt: skip
-    assert rows == [(0, 100.0, 200.0, 1), (1, 110.0, 220.0, 2), (2, 110.0, 220.0, 2),
-                    (3, 10.0, 20.0, 1), (4, 10.0, 20.0, 1)]  # fmt: skip
+    rows = [
+        (
+            r.month_index - last + 4,
+            r.dette_part_ouvriere,
+            r.dette_part_patronale,
+            r.nb_ecarts_ouverts,
+        )
+        for r in got.collect()
+    ]
+    assert rows == [
+        (0, 100.0, 200.0, 1),
+        (1, 110.0, 220.0, 2),
+        (2, 110.0, 220.0, 2),
+        (3, 10.0, 20.0, 1),
+        (4, 10.0, 20.0, 1),
+    ]
 
 
 def test_processing_month_moves_after_the_20th(spark) -> None:
@@ -130,8 +147,10 @@ def test_contributions_spread_over_their_months(spark) -> None:
     )
     got = S.contributions(cotisation).orderBy("month_index")
     assert [(r.cotisation_due, r.cotisation_payee) for r in got.collect()] == [
-        (100.0, 50.0), (110.0, 60.0), (100.0, 50.0),
-    ]  # fmt: skip
+        (100.0, 50.0),
+        (110.0, 60.0),
+        (100.0, 50.0),
+    ]
 
 
 def test_a_request_counts_from_its_decision(spark) -> None:
@@ -180,16 +199,23 @@ def test_a_fiscal_year_is_known_after_the_filing_lag(spark) -> None:
     assert [(r.disponible % 12 + 1, r.jusqua, r.ca, r.ca_n1) for r in years] == [
         (6, years[1].disponible - 1, 100.0, None),  # known from June 2019 until May 2020
         (6, None, 120.0, 100.0),
-    ]  # fmt: skip
+    ]
 
 
 # --- population ------------------------------------------------------------------------------
 
 
 def test_population_edges() -> None:
-    settings = PanelSettings(start_index=0, last_index=100, horizon_months=18, min_employees=10,
-                             lookback_months=12, excluded_naf_sections=("O", "P"),
-                             public_legal_prefixes=("4", "7"), partitions=2)  # fmt: skip
+    settings = PanelSettings(
+        start_index=0,
+        last_index=100,
+        horizon_months=18,
+        min_employees=10,
+        lookback_months=12,
+        excluded_naf_sections=("O", "P"),
+        public_legal_prefixes=("4", "7"),
+        partitions=2,
+    )
     rows = [
         # exactly ten employees: in
         ("1", "E10", 20, 10.0, nan, "5710", "C"),
@@ -201,8 +227,18 @@ def test_population_edges() -> None:
         # not reported this month (no headcount, no contribution): out
         ("5", "SILENT", 20, nan, nan, "5710", "C"),
     ]
-    chunk = pd.DataFrame(rows, columns=["siren", "siret", "month_index", "effectif", "cotisation_due",
-                                        "code_categorie_juridique", "section_naf"])  # fmt: skip
+    chunk = pd.DataFrame(
+        rows,
+        columns=[
+            "siren",
+            "siret",
+            "month_index",
+            "effectif",
+            "cotisation_due",
+            "code_categorie_juridique",
+            "section_naf",
+        ],
+    )
     m = B.Months(pd.factorize(chunk["siret"])[0], chunk["month_index"].to_numpy())
     cols = {
         "effectif": chunk["effectif"].to_numpy(),

@@ -224,9 +224,16 @@ def test_the_list_exported_on_the_cluster_equals_the_local_one(
     )
     assert cluster.worker_sees(cluster_demo.lake, 1)  # the lake, though, is shared
     code, log = finish(
-        submit("jobs/export_list.py", "--config", str(cluster_demo.conf),
-               "--period", Demo.LAST, "--out", str(out))
-    )  # fmt: skip
+        submit(
+            "jobs/export_list.py",
+            "--config",
+            str(cluster_demo.conf),
+            "--period",
+            Demo.LAST,
+            "--out",
+            str(out),
+        )
+    )
     assert code == 0, log[-5000:]
     assert f"Spark 4.1.1 on {cluster.url}" in log
     # byte for byte the list the demo's own export wrote from the same lake
@@ -269,8 +276,15 @@ def test_a_driver_killed_mid_write_leaves_the_previous_version_and_the_rerun_sur
     table = cluster_demo.lake / "gold" / "panel"
     before_version = delta_io.latest_version(spark, str(table))
     before_files = _data_files(table)
-    rebuild = ("jobs/panel.py", "--config", str(cluster_demo.conf),
-               "--from", Demo.START, "--to", Demo.LAST)  # fmt: skip
+    rebuild = (
+        "jobs/panel.py",
+        "--config",
+        str(cluster_demo.conf),
+        "--from",
+        Demo.START,
+        "--to",
+        Demo.LAST,
+    )
     proc = submit(*rebuild)
     try:
         deadline = time.monotonic() + 600
@@ -361,8 +375,17 @@ def test_the_same_batch_ingested_twice_at_once_has_no_duplicates(
     # the month's delivery (jobs/monthly.py ingested it into the demo's lake as Demo.LAST): the
     # same sources and steps as the history's, fewer lines
     lake = tmp_path / "lake"
-    args = ("jobs/ingest.py", "--config", str(cluster_demo.conf), "--lake", str(lake),
-            "--raw", str(cluster_demo.dir / f"raw_{Demo.LAST}"), "--batch", Demo.LAST)  # fmt: skip
+    args = (
+        "jobs/ingest.py",
+        "--config",
+        str(cluster_demo.conf),
+        "--lake",
+        str(lake),
+        "--raw",
+        str(cluster_demo.dir / f"raw_{Demo.LAST}"),
+        "--batch",
+        Demo.LAST,
+    )
     one_core = ("--conf", "spark.cores.max=1")
     results = [finish(p) for p in [submit(*args, options=one_core) for _ in range(2)]]
     codes = sorted(code for code, _ in results)

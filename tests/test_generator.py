@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import dataclasses
 import datetime as dt
@@ -21,10 +22,10 @@ from bench.train_ceiling import trailing_mean
 from common import delta_io
 from common.config import PROJECT_ROOT
 from generator.block import run_block
+from generator.calibration import make_scenario
 from generator.delivery import Request, write_delivery
 from generator.dynamics import present_truth, simulate
 from generator.render import month_columns
-from generator.scenario import make_scenario
 from generator.world import build_world, luhn_complete
 from parsers.common import line_grammar
 from parsers.formats import FORMATS
@@ -42,9 +43,13 @@ FIXTURE_OF = {
     "sirene_ul": "sireneULTestData.csv",
 }
 REQUEST = Request(
-    establishments=4000, months=48, start="2017-01", seed=11, bad_line_rate=0.01,
+    establishments=4000,
+    months=48,
+    start="2017-01",
+    seed=11,
+    bad_line_rate=0.01,
     yearly_failure_rate=0.01,
-)  # fmt: skip
+)
 
 
 def first_line(path: Path) -> str:
@@ -153,9 +158,12 @@ def headcount(text: str) -> int:
 
 
 DATE_DECODERS = {  # date columns -> decoder, per sources.md
-    "cotisation": urssaf_period, "debit": urssaf_date, "ccsf": urssaf_date, "delai": french,
+    "cotisation": urssaf_period,
+    "debit": urssaf_date,
+    "ccsf": urssaf_date,
+    "delai": french,
     "procol": procol_date,
-}  # fmt: skip
+}
 
 
 def checks_of(source: str, header: list[str]) -> dict:
@@ -218,17 +226,73 @@ def test_same_seed_gives_identical_files_whatever_the_cores(delivery, tmp_path: 
     raw, _, manifest = delivery
     other = tmp_path / "raw"
     result = subprocess.run(
-        [str(PROJECT_ROOT / "spark-submit.sh"), "--master", "local[1]", "jobs/generate.py",
-         "--config", "conf/test.yaml", "--establishments", str(REQUEST.establishments),
-         "--months", str(REQUEST.months), "--start", REQUEST.start, "--seed", str(REQUEST.seed),
-         "--bad-line-rate", str(REQUEST.bad_line_rate),
-         "--failure-rate", str(REQUEST.yearly_failure_rate), "--out", str(other)],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600, env=dict(os.environ),
-    )  # fmt: skip
+        [
+            str(PROJECT_ROOT / "spark-submit.sh"),
+            "--master",
+            "local[1]",
+            "jobs/generate.py",
+            "--config",
+            "conf/test.yaml",
+            "--establishments",
+            str(REQUEST.establishments),
+            "--months",
+            str(REQUEST.months),
+            "--start",
+            REQUEST.start,
+            "--seed",
+            str(REQUEST.seed),
+            "--bad-line-rate",
+            str(REQUEST.bad_line_rate),
+            "--failure-rate",
+            str(REQUEST.yearly_failure_rate),
+            "--out",
+            str(other),
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     for entry in manifest["files"]:
         assert (other / entry["file"]).read_bytes() == (raw / entry["file"]).read_bytes(), entry
     assert (other / "manifest.json").read_bytes() == (raw / "manifest.json").read_bytes()
+
+
+def _generator_imports() -> dict[str, set[str]]:
+    """Each module of generator/ and the generator modules it imports, at any depth of its
+    code (a function's own imports too), read from the source."""
+    graph = {}
+    for path in sorted((PROJECT_ROOT / "generator").glob("*.py")):
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("generator."):
+                imported.add(node.module.split(".")[1])
+            elif isinstance(node, ast.Import):
+                imported |= {
+                    a.name.split(".")[1] for a in node.names if a.name.startswith("generator.")
+                }
+        graph[path.stem] = imported
+    return graph
+
+
+def test_the_generators_modules_import_one_way() -> None:
+    graph = _generator_imports()
+    assert not graph["scenario"] & {"world", "calibration"}  # the shared paths need no world
+    assert {"scenario", "world"} <= graph["calibration"]
+    order: list[str] = []  # depth-first: a module comes after every module it imports
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        assert module not in path, f"import cycle: {' -> '.join((*path, module))}"
+        if module not in order:
+            for dependency in sorted(graph[module]):
+                visit(dependency, (*path, module))
+            order.append(module)
+
+    for module in graph:
+        visit(module, ())
+    assert order.index("world") < order.index("calibration")
 
 
 def test_a_block_does_not_depend_on_its_neighbours() -> None:
@@ -274,10 +338,17 @@ def read(raw: Path, source: str, **kwargs) -> pd.DataFrame:
     """A raw file through pandas, skipping the lines that break its format."""
     fmt = FORMATS[source]
     warnings.simplefilter("ignore", pd.errors.ParserWarning)  # the injected bad lines
-    return pd.read_csv(raw / fmt.file_name, sep=fmt.separator, dtype=str, keep_default_na=False,
-                       on_bad_lines="skip", engine="python", index_col=False,
-                       quoting=csv.QUOTE_MINIMAL if fmt.quoted else csv.QUOTE_NONE,
-                       **kwargs)  # fmt: skip
+    return pd.read_csv(
+        raw / fmt.file_name,
+        sep=fmt.separator,
+        dtype=str,
+        keep_default_na=False,
+        on_bad_lines="skip",
+        engine="python",
+        index_col=False,
+        quoting=csv.QUOTE_MINIMAL if fmt.quoted else csv.QUOTE_NONE,
+        **kwargs,
+    )
 
 
 def first_openings(raw: Path) -> pd.Series:
@@ -287,10 +358,12 @@ def first_openings(raw: Path) -> pd.Series:
     procol = read(raw, "procol")
     opening = procol[procol["Lib_actx_stdx"].str.lower().str.contains("ouverture")]
     urssaf = pd.to_datetime(opening["Dt_effet"].str.title(), format="%d%b%Y", errors="coerce")
-    both = pd.concat([
-        pd.Series(dates.values, index=dgfip["siren"].values),
-        pd.Series(urssaf.values, index=opening["Siren"].values),
-    ]).dropna()  # fmt: skip
+    both = pd.concat(
+        [
+            pd.Series(dates.values, index=dgfip["siren"].values),
+            pd.Series(urssaf.values, index=opening["Siren"].values),
+        ]
+    ).dropna()
     return both.groupby(level=0).min()
 
 
@@ -370,8 +443,9 @@ def test_sizes_are_heavy_tailed_with_small_establishments(delivery) -> None:
     raw, _, _ = delivery
     wide = read(raw, "effectif")
     months = [c for c in wide.columns if c.startswith("eff")]
-    values = wide[months].apply(lambda col: pd.to_numeric(col.str.replace(r"\D", "", regex=True),
-                                                          errors="coerce"))  # fmt: skip
+    values = wide[months].apply(
+        lambda col: pd.to_numeric(col.str.replace(r"\D", "", regex=True), errors="coerce")
+    )
     peak = values.max(axis=1)
     assert 0.05 < (peak < 10).mean() < 0.3
     assert peak.median() < 50

@@ -31,9 +31,9 @@ from features.compute import PanelSettings
 from features.incremental import Plan, changed_targets
 from features.panel import gold_schema
 from features.pipeline import SOURCES, run_panel, silver_inputs
+from generator.calibration import make_scenario
 from generator.delivery import Request, write_delivery
 from generator.monthly import Split, split_delivery
-from generator.scenario import make_scenario
 from ingestion.datadocs import external_loads
 from ingestion.pipeline import ingest_batch
 from orchestration.monthly import (
@@ -55,10 +55,17 @@ class TwoBatches:
     rebuilt in full. Scored and monitored with the champion of the ``trained`` fixture."""
 
     def __init__(self, root: Path, trained_settings, spark):
-        request = Request(establishments=240, months=30, start="2016-01", seed=8,
-                          bad_line_rate=0.002, yearly_failure_rate=0.08)  # fmt: skip
-        scenario = make_scenario(request.seed, request.start, request.months,
-                                 request.yearly_failure_rate)  # fmt: skip
+        request = Request(
+            establishments=240,
+            months=30,
+            start="2016-01",
+            seed=8,
+            bad_line_rate=0.002,
+            yearly_failure_rate=0.08,
+        )
+        scenario = make_scenario(
+            request.seed, request.start, request.months, request.yearly_failure_rate
+        )
         write_delivery(spark, scenario, request, root / "raw", root / "truth")
         self.split = split_delivery(
             root / "raw", root / "first", root / "second", Split(LAST, correction_rate=0.05)
@@ -72,8 +79,14 @@ class TwoBatches:
             }
         )
         self.lake = Lake.from_settings(self.settings)
-        ingest_batch(spark, self.lake, PROJECT_ROOT / "expectations", root / "runs",
-                     str(root / "first"), "2018-05")  # fmt: skip
+        ingest_batch(
+            spark,
+            self.lake,
+            PROJECT_ROOT / "expectations",
+            root / "runs",
+            str(root / "first"),
+            "2018-05",
+        )
         self.runs = [run_panel(spark, self.lake, self.settings.panel)]
         self.before = checksums(spark, self.panel_tables(spark))
         self.silver_before = self.silver_versions(spark)
@@ -194,9 +207,12 @@ def test_a_failed_step_leaves_the_tables_it_writes_as_they_were(spark, batches) 
 def test_a_rerun_resumes_at_the_failed_step(spark, batches) -> None:
     month = batches.month
     assert [(o.step, o.status) for o in month.outcomes] == [
-        ("ingest", "skipped"), ("panel", "done"), ("score", "done"), ("monitor", "done"),
+        ("ingest", "skipped"),
+        ("panel", "done"),
+        ("score", "done"),
+        ("monitor", "done"),
         ("export", "done"),
-    ]  # fmt: skip
+    ]
     assert month.period == LAST
     # the ingest done by the failed attempt is not redone
     assert table_versions(spark, list(batches.bronze)) == batches.bronze
@@ -288,9 +304,16 @@ def test_a_month_range_is_replaced_and_the_rest_untouched(spark, batches, tmp_pa
 # --- which months a change reaches, on hand-made silver tables -------------------------------
 
 MONTHLY = "siret string, month_index int, effectif double"
-SETTINGS = PanelSettings(start_index=200, last_index=220, horizon_months=18, min_employees=10,
-                         lookback_months=12, excluded_naf_sections=(), public_legal_prefixes=(),
-                         partitions=1)  # fmt: skip
+SETTINGS = PanelSettings(
+    start_index=200,
+    last_index=220,
+    horizon_months=18,
+    min_employees=10,
+    lookback_months=12,
+    excluded_naf_sections=(),
+    public_legal_prefixes=(),
+    partitions=1,
+)
 
 
 def _silver(spark, **changes):
@@ -306,7 +329,7 @@ def _silver(spark, **changes):
             ("1", "2017-12-31", 216, None),
             ("2", "2016-12-31", 204, 215),
             ("2", "2017-12-31", 216, None),
-        ],  # fmt: skip
+        ],
         "establishments": [("A", "1", "1010Z"), ("B", "2", "2020Z")],
         "judgments": [("1", "2018-03-10")],
     }
@@ -326,20 +349,30 @@ def _least(frame) -> int | None:
 def test_a_corrected_month_and_a_removed_one_reach_from_the_earliest(spark) -> None:
     old = _silver(spark)
     assert earliest_changes(old, _silver(spark)) == {}  # nothing changed: no month
-    new = _silver(spark, headcount=[("A", 210, 12.0), ("A", 211, 13.0)],  # B's 205 removed
-                  contributions=[("A", 210, 100.0), ("A", 212, 90.0)])  # fmt: skip
+    new = _silver(
+        spark,
+        headcount=[("A", 210, 12.0), ("A", 211, 13.0)],  # B's 205 removed
+        contributions=[("A", 210, 100.0), ("A", 212, 90.0)],
+    )
     assert earliest_changes(old, new) == {"headcount": 205, "contributions": 212}
 
 
 def test_a_late_filing_reaches_from_the_month_it_becomes_known(spark) -> None:
     old = _silver(spark)["financials"]
     # company 1 files its 2018 year (known from 228): its 2017 year now ends at 227
-    filed = [("1", "2017-12-31", 216, 227), ("1", "2018-12-31", 228, None),
-             ("2", "2016-12-31", 204, 215), ("2", "2017-12-31", 216, None)]  # fmt: skip
+    filed = [
+        ("1", "2017-12-31", 216, 227),
+        ("1", "2018-12-31", 228, None),
+        ("2", "2016-12-31", 204, 215),
+        ("2", "2017-12-31", 216, None),
+    ]
     assert _least(financials_months(old, _silver(spark, financials=filed)["financials"])) == 228
     # company 2's 2016 figures corrected: from the month they were known
-    corrected = [("1", "2017-12-31", 216, None), ("2", "2016-12-31", 203, 215),
-                 ("2", "2017-12-31", 216, None)]  # fmt: skip
+    corrected = [
+        ("1", "2017-12-31", 216, None),
+        ("2", "2016-12-31", 203, 215),
+        ("2", "2017-12-31", 216, None),
+    ]
     new = _silver(spark, financials=corrected)["financials"]
     assert _least(financials_months(old, new)) == 203
 
@@ -348,8 +381,10 @@ def test_a_register_change_reaches_from_the_establishments_first_reported_month(
     old = _silver(spark)
     reported = [old["headcount"], old["contributions"]]
     moved = _silver(spark, establishments=[("A", "1", "4711A"), ("B", "2", "2020Z")])
-    assert _least(establishments_months(old["establishments"], moved["establishments"],
-                                        reported)) == 210  # fmt: skip
+    assert (
+        _least(establishments_months(old["establishments"], moved["establishments"], reported))
+        == 210
+    )
     # a new establishment with nothing reported changes no row
     added = [("A", "1", "1010Z"), ("B", "2", "2020Z"), ("C", "3", "0111Z")]
     new = _silver(spark, establishments=added)["establishments"]
@@ -380,8 +415,10 @@ def test_targets_of_earlier_months_are_updated_exactly(spark) -> None:
     judged = spark.createDataFrame([("2",)], "siren string")
     plan = Plan("incremental", 205, 220, judged=judged, horizon_from=202)
     rows = changed_targets(panel, judgments, plan, SETTINGS).orderBy("siret", "periode").collect()
-    found = [(r["siret"], months.index(str(r["periode"])), r["cible"], r["horizon_complet"])
-             for r in rows]  # fmt: skip
+    found = [
+        (r["siret"], months.index(str(r["periode"])), r["cible"], r["horizon_complet"])
+        for r in rows
+    ]
     # month 205 is rewritten whole (not here); 2a's 200..204 get the label (206 within 18
     # months), 1a only its closed horizon at 202
     assert found == [("1a", 202, 0, True)] + [("2a", m, 1, m <= 202) for m in range(200, 205)]

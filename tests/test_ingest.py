@@ -34,8 +34,22 @@ def lake_for(tmp_path: Path, settings) -> Lake:
 
 
 def run(spark, lake: Lake, raw: Path, batch: str, tmp_path: Path, **kwargs):
-    return ingest_batch(spark, lake, EXPECTATIONS, tmp_path / "runs", str(raw), batch,
-                        today=TODAY, **kwargs)  # fmt: skip
+    return ingest_batch(
+        spark, lake, EXPECTATIONS, tmp_path / "runs", str(raw), batch, today=TODAY, **kwargs
+    )
+
+
+def ingest_job(launcher: list[str], conf, raw: Path, lake: Path, env: dict | None = None):
+    """jobs/ingest.py of batch 2024-01 in a subprocess, started by ``launcher``."""
+    options = {"--config": conf, "--raw": raw, "--batch": "2024-01", "--lake": lake}
+    return subprocess.run(
+        [*launcher, "jobs/ingest.py", *[str(v) for pair in options.items() for v in pair]],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def delivery(folder: Path, files: dict[str, str | bytes]) -> Path:
@@ -66,9 +80,12 @@ def table_state(spark, lake: Lake) -> dict[str, tuple[int, list]]:
 # --- the reference's samples, through the whole ingest ------------------------------------------
 
 
-SAMPLES = {**{source: sample for source, (sample, _) in GOLDEN.items()},
-           "apconso": "apconsoTestData.csv", "effectif": "effectifTestData.csv",
-           "effectif_ent": "effectifEntTestData.csv"}  # fmt: skip
+SAMPLES = {
+    **{source: sample for source, (sample, _) in GOLDEN.items()},
+    "apconso": "apconsoTestData.csv",
+    "effectif": "effectifTestData.csv",
+    "effectif_ent": "effectifEntTestData.csv",
+}
 
 
 @pytest.mark.slow
@@ -142,18 +159,42 @@ def test_bad_lines_are_quarantined_with_their_reason(spark, settings, tmp_path: 
 
 FATAL = {
     "empty": (b"", "the file is empty"),
-    "separator": (COTISATION_HEADER.replace(";", ",").encode(), "wrong separator: expected ';' but the header looks separated by ','"),
-    "renamed": (COTISATION_HEADER.replace("cotis_due", "cotis_du").encode(), "missing required column 'cotis_due' (found 'cotis_du': renamed?)"),
-    "undecodable": ((COTISATION_HEADER + "117;75;10000000000001;1;201811;1;5;5\n").encode()
-                    + "117;75;10000000000002;2;201811;1;5;5;Société\n".encode("cp1252"), "line 3, character 42: not valid UTF-8"),
-    "latin-1 header": (COTISATION_HEADER.replace("Dep", "Département").encode("latin-1"), "line 1, character 17: not valid UTF-8"),
-    "blank header": (("\n" + COTISATION_HEADER + "117;75;10000000000001;1;201811;1;5;5\n").encode(), "line 1, the header, is blank"),
-    "missing column": ((COTISATION_HEADER.replace("Compte;", "") + "117;75;10000000000001;201811;1;5;5\n").encode(), "missing required column 'Compte'"),
-    "extra header column": ((COTISATION_HEADER.replace("\n", ";nouvelle\n") + cotisation_lines(3)).encode(),
-                            "the header has 9 columns but no data line has 9 fields (they have 8, from line 2)"),
-    "column missing from the header": ((COTISATION_HEADER.replace(";mer", "") + cotisation_lines(3)).encode(),
-                                       "the header has 7 columns but no data line has 7 fields (they have 8, from line 2)"),
-}  # fmt: skip
+    "separator": (
+        COTISATION_HEADER.replace(";", ",").encode(),
+        "wrong separator: expected ';' but the header looks separated by ','",
+    ),
+    "renamed": (
+        COTISATION_HEADER.replace("cotis_due", "cotis_du").encode(),
+        "missing required column 'cotis_due' (found 'cotis_du': renamed?)",
+    ),
+    "undecodable": (
+        (COTISATION_HEADER + "117;75;10000000000001;1;201811;1;5;5\n").encode()
+        + "117;75;10000000000002;2;201811;1;5;5;Société\n".encode("cp1252"),
+        "line 3, character 42: not valid UTF-8",
+    ),
+    "latin-1 header": (
+        COTISATION_HEADER.replace("Dep", "Département").encode("latin-1"),
+        "line 1, character 17: not valid UTF-8",
+    ),
+    "blank header": (
+        ("\n" + COTISATION_HEADER + "117;75;10000000000001;1;201811;1;5;5\n").encode(),
+        "line 1, the header, is blank",
+    ),
+    "missing column": (
+        (
+            COTISATION_HEADER.replace("Compte;", "") + "117;75;10000000000001;201811;1;5;5\n"
+        ).encode(),
+        "missing required column 'Compte'",
+    ),
+    "extra header column": (
+        (COTISATION_HEADER.replace("\n", ";nouvelle\n") + cotisation_lines(3)).encode(),
+        "the header has 9 columns but no data line has 9 fields (they have 8, from line 2)",
+    ),
+    "column missing from the header": (
+        (COTISATION_HEADER.replace(";mer", "") + cotisation_lines(3)).encode(),
+        "the header has 7 columns but no data line has 7 fields (they have 8, from line 2)",
+    ),
+}
 
 
 @pytest.fixture(scope="module")
@@ -176,8 +217,13 @@ def test_an_unusable_file_rejects_the_batch_and_leaves_the_lake(
     lake = lake_for(tmp_path, settings)
     before = table_state(spark, lake)
 
-    raw = delivery(tmp_path / "raw", {"sigfaible_cotisation.csv": content,
-                                      "sigfaible_pcoll.csv": (FIXTURES / "procolTestData.csv").read_text()})  # fmt: skip
+    raw = delivery(
+        tmp_path / "raw",
+        {
+            "sigfaible_cotisation.csv": content,
+            "sigfaible_pcoll.csv": (FIXTURES / "procolTestData.csv").read_text(),
+        },
+    )
     with pytest.raises(BatchRejected) as rejected:
         run(spark, lake, raw, "2024-02", tmp_path)
     assert f"sigfaible_cotisation.csv: {problem}" in str(rejected.value)
@@ -236,36 +282,61 @@ def cotisation_line(i: int, end: str = "\n", mer: bool = True) -> str:
 @pytest.mark.slow
 def test_edge_cases_of_a_delivery_are_ingested_and_counted(spark, settings, tmp_path) -> None:
     header = COTISATION_HEADER.rstrip("\n")
-    raw = delivery(tmp_path / "raw", {
-        # a byte-order mark, CRLF and LF line ends mixed, a blank line
-        "sigfaible_cotisation.csv": "\ufeff" + header + "\r\n" + cotisation_line(1, end="\r\n")
-                                    + cotisation_line(2) + "\r\n" + cotisation_line(3, end="\r\n"),
-        "sigfaible_cotisation_202401.csv": COTISATION_HEADER,  # a header, no line
-        # a new column: the lines that have it are read, the one without it is quarantined
-        "sigfaible_cotisation_202402.csv": header + ";nouvelle\n" + cotisation_line(4, end=";a\n")
-                                           + cotisation_line(5) + cotisation_line(6, end=";b\n"),
-        # an optional column (mer) absent from the header and the lines
-        "sigfaible_cotisation_202403.csv": COTISATION_HEADER.replace(";mer", "")
-                                           + cotisation_line(7, mer=False),
-        "rapport.pdf": b"%PDF-1.4\n\xff\xfe\x00binary\n",  # no parser claims it
-    })  # fmt: skip
+    raw = delivery(
+        tmp_path / "raw",
+        {
+            # a byte-order mark, CRLF and LF line ends mixed, a blank line
+            "sigfaible_cotisation.csv": "\ufeff"
+            + header
+            + "\r\n"
+            + cotisation_line(1, end="\r\n")
+            + cotisation_line(2)
+            + "\r\n"
+            + cotisation_line(3, end="\r\n"),
+            "sigfaible_cotisation_202401.csv": COTISATION_HEADER,  # a header, no line
+            # a new column: the lines that have it are read, the one without it is quarantined
+            "sigfaible_cotisation_202402.csv": header
+            + ";nouvelle\n"
+            + cotisation_line(4, end=";a\n")
+            + cotisation_line(5)
+            + cotisation_line(6, end=";b\n"),
+            # an optional column (mer) absent from the header and the lines
+            "sigfaible_cotisation_202403.csv": COTISATION_HEADER.replace(";mer", "")
+            + cotisation_line(7, mer=False),
+            "rapport.pdf": b"%PDF-1.4\n\xff\xfe\x00binary\n",  # no parser claims it
+        },
+    )
     lake = lake_for(tmp_path, settings)
     run(spark, lake, raw, "2024-01", tmp_path)
 
     runs = delta_io.read(spark, lake.ingest_runs).select(
-        "source_file", "status", "lines_read", "blank_lines", "lines_accepted",
-        "lines_quarantined", "lines_skipped", "records_written",
-    )  # fmt: skip
-    counts = ("source_file string, status string, lines_read long, blank_lines long, "
-              "lines_accepted long, lines_quarantined long, lines_skipped long, "
-              "records_written long")  # fmt: skip
-    assertDataFrameEqual(runs, spark.createDataFrame([
-        ("rapport.pdf", "unknown_file", 0, 0, 0, 0, 0, 0),
-        ("sigfaible_cotisation.csv", "ingested", 3, 1, 3, 0, 0, 3),
-        ("sigfaible_cotisation_202401.csv", "ingested", 0, 0, 0, 0, 0, 0),
-        ("sigfaible_cotisation_202402.csv", "ingested", 3, 0, 2, 1, 0, 2),
-        ("sigfaible_cotisation_202403.csv", "ingested", 1, 0, 1, 0, 0, 1),
-    ], counts))  # fmt: skip
+        "source_file",
+        "status",
+        "lines_read",
+        "blank_lines",
+        "lines_accepted",
+        "lines_quarantined",
+        "lines_skipped",
+        "records_written",
+    )
+    counts = (
+        "source_file string, status string, lines_read long, blank_lines long, "
+        "lines_accepted long, lines_quarantined long, lines_skipped long, "
+        "records_written long"
+    )
+    assertDataFrameEqual(
+        runs,
+        spark.createDataFrame(
+            [
+                ("rapport.pdf", "unknown_file", 0, 0, 0, 0, 0, 0),
+                ("sigfaible_cotisation.csv", "ingested", 3, 1, 3, 0, 0, 3),
+                ("sigfaible_cotisation_202401.csv", "ingested", 0, 0, 0, 0, 0, 0),
+                ("sigfaible_cotisation_202402.csv", "ingested", 3, 0, 2, 1, 0, 2),
+                ("sigfaible_cotisation_202403.csv", "ingested", 1, 0, 1, 0, 0, 1),
+            ],
+            counts,
+        ),
+    )
     unknown = delta_io.read(spark, lake.ingest_runs).where("source_file = 'rapport.pdf'").first()
     assert unknown.message.startswith("no parser claims it")
     assert unknown.bytes == (raw / "rapport.pdf").stat().st_size
@@ -273,18 +344,30 @@ def test_edge_cases_of_a_delivery_are_ingested_and_counted(spark, settings, tmp_
     bronze = delta_io.read(spark, lake.bronze("cotisation")).select(
         "source_file", "line_number", "numero_compte", "mer", "du"
     )
-    assertDataFrameEqual(bronze, spark.createDataFrame([
-        ("sigfaible_cotisation.csv", 2, "101", "1", 1.0),
-        ("sigfaible_cotisation.csv", 3, "102", "1", 2.0),
-        ("sigfaible_cotisation.csv", 5, "103", "1", 3.0),  # no carriage return left in cotis_due
-        ("sigfaible_cotisation_202402.csv", 2, "104", "1", 4.0),
-        ("sigfaible_cotisation_202402.csv", 4, "106", "1", 6.0),
-        ("sigfaible_cotisation_202403.csv", 2, "107", None, 7.0),
-    ], "source_file string, line_number long, numero_compte string, mer string, du double"))  # fmt: skip
+    assertDataFrameEqual(
+        bronze,
+        spark.createDataFrame(
+            [
+                ("sigfaible_cotisation.csv", 2, "101", "1", 1.0),
+                ("sigfaible_cotisation.csv", 3, "102", "1", 2.0),
+                (
+                    "sigfaible_cotisation.csv",
+                    5,
+                    "103",
+                    "1",
+                    3.0,
+                ),  # no carriage return left in cotis_due
+                ("sigfaible_cotisation_202402.csv", 2, "104", "1", 4.0),
+                ("sigfaible_cotisation_202402.csv", 4, "106", "1", 6.0),
+                ("sigfaible_cotisation_202403.csv", 2, "107", None, 7.0),
+            ],
+            "source_file string, line_number long, numero_compte string, mer string, du double",
+        ),
+    )
     quarantine = delta_io.read(spark, lake.quarantine)
-    assert [(r.source_file, r.line_number, r.disposition, r.reason) for r in quarantine.collect()] == [
-        ("sigfaible_cotisation_202402.csv", 3, "rejected", "expected 9 fields, found 8")
-    ]  # fmt: skip
+    assert [
+        (r.source_file, r.line_number, r.disposition, r.reason) for r in quarantine.collect()
+    ] == [("sigfaible_cotisation_202402.csv", 3, "rejected", "expected 9 fields, found 8")]
 
 
 # --- data-quality suites cannot be skipped ---------------------------------------------------
@@ -296,11 +379,14 @@ def test_without_suites_nothing_is_ingested(spark, settings, tmp_path: Path, sta
     if state == "empty":
         folder.mkdir()
         (folder / "README.md").write_text("the suites moved")  # not a suite
-    raw = delivery(tmp_path / "raw", {"sigfaible_cotisation.csv": COTISATION_HEADER
-                                      + cotisation_lines(3)})  # fmt: skip
+    raw = delivery(
+        tmp_path / "raw", {"sigfaible_cotisation.csv": COTISATION_HEADER + cotisation_lines(3)}
+    )
     lake = lake_for(tmp_path, settings)
-    message = {"missing": f"expectations folder not found: {folder} (ingest.expectations_dir)",
-               "empty": f"expectations folder {folder} holds no data-quality suite (*.yaml)"}  # fmt: skip
+    message = {
+        "missing": f"expectations folder not found: {folder} (ingest.expectations_dir)",
+        "empty": f"expectations folder {folder} holds no data-quality suite (*.yaml)",
+    }
     with pytest.raises(ConfigError, match=re.escape(message[state])):
         ingest_batch(spark, lake, folder, tmp_path / "runs", str(raw), "2024-01", today=TODAY)
     assert not Path(lake.root).exists()
@@ -310,8 +396,10 @@ def test_two_suites_for_one_source_are_refused(tmp_path: Path) -> None:
     folder = tmp_path / "expectations"
     folder.mkdir()
     for name in ("cotisation.yaml", "cotisation_v2.yaml", "debit.yaml"):
-        shutil.copy(EXPECTATIONS / ("debit.yaml" if name == "debit.yaml" else "cotisation.yaml"),
-                    folder / name)  # fmt: skip
+        shutil.copy(
+            EXPECTATIONS / ("debit.yaml" if name == "debit.yaml" else "cotisation.yaml"),
+            folder / name,
+        )
     with pytest.raises(ConfigError) as refused:
         load_suites(folder)
     assert str(refused.value) == (
@@ -322,17 +410,22 @@ def test_two_suites_for_one_source_are_refused(tmp_path: Path) -> None:
 def test_a_source_without_a_suite_rejects_the_batch(spark, settings, tmp_path: Path) -> None:
     folder = tmp_path / "expectations"
     shutil.copytree(EXPECTATIONS, folder, ignore=shutil.ignore_patterns("cotisation.yaml"))
-    raw = delivery(tmp_path / "raw", {
-        "sigfaible_cotisation.csv": COTISATION_HEADER + cotisation_lines(3),
-        "sigfaible_cotisation_202402.csv": COTISATION_HEADER + cotisation_lines(2),
-        "sigfaible_pcoll.csv": (FIXTURES / "procolTestData.csv").read_text(),
-    })  # fmt: skip
+    raw = delivery(
+        tmp_path / "raw",
+        {
+            "sigfaible_cotisation.csv": COTISATION_HEADER + cotisation_lines(3),
+            "sigfaible_cotisation_202402.csv": COTISATION_HEADER + cotisation_lines(2),
+            "sigfaible_pcoll.csv": (FIXTURES / "procolTestData.csv").read_text(),
+        },
+    )
     lake = lake_for(tmp_path, settings)
     with pytest.raises(BatchRejected) as rejected:
         ingest_batch(spark, lake, folder, tmp_path / "runs", str(raw), "2024-01", today=TODAY)
-    problem = (f"cotisation: no data-quality suite in {folder} (expected cotisation.yaml, with "
-               "'source: cotisation'); files: sigfaible_cotisation.csv, "
-               "sigfaible_cotisation_202402.csv")  # fmt: skip
+    problem = (
+        f"cotisation: no data-quality suite in {folder} (expected cotisation.yaml, with "
+        "'source: cotisation'); files: sigfaible_cotisation.csv, "
+        "sigfaible_cotisation_202402.csv"
+    )
     assert rejected.value.problems == [problem]
     assert sorted(p.relative_to(lake.root).as_posix() for p in Path(lake.root).glob("*/*")) == [
         "ops/ingest_runs"
@@ -344,24 +437,22 @@ def test_a_source_without_a_suite_rejects_the_batch(spark, settings, tmp_path: P
         ("sigfaible_pcoll.csv", "not_committed"),
     ]
     files = {f["source_file"]: f for f in json.loads(rejected.value.report.read_text())["files"]}
-    assert [(name, f["status"]) for name, f in sorted(files.items()) if f["status"] == "refused"] == [
-        ("sigfaible_cotisation.csv", "refused"), ("sigfaible_cotisation_202402.csv", "refused")
-    ]  # fmt: skip
+    assert [
+        (name, f["status"]) for name, f in sorted(files.items()) if f["status"] == "refused"
+    ] == [("sigfaible_cotisation.csv", "refused"), ("sigfaible_cotisation_202402.csv", "refused")]
     assert files["sigfaible_cotisation.csv"]["message"] == problem
 
 
 def test_the_job_stops_before_spark_without_suites(tmp_path: Path) -> None:
     folder = tmp_path / "no-expectations"
     conf = tmp_path / "conf.yaml"
-    conf.write_text(f"extends: {PROJECT_ROOT / 'conf' / 'test.yaml'}\n"
-                    f"ingest:\n  expectations_dir: {folder}\n")  # fmt: skip
+    conf.write_text(
+        f"extends: {PROJECT_ROOT / 'conf' / 'test.yaml'}\ningest:\n  expectations_dir: {folder}\n"
+    )
     raw = delivery(tmp_path / "raw", {"sigfaible_cotisation.csv": COTISATION_HEADER})
-    result = subprocess.run(
-        [sys.executable, "jobs/ingest.py", "--config", str(conf), "--raw", str(raw),
-         "--batch", "2024-01", "--lake", str(tmp_path / "lake")],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
-    )  # fmt: skip
+    result = ingest_job(
+        [sys.executable], conf, raw, tmp_path / "lake", {"PYTHONPATH": str(PROJECT_ROOT)}
+    )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
         f"error: expectations folder not found: {folder} (ingest.expectations_dir); "
@@ -374,8 +465,10 @@ def test_the_job_stops_before_spark_without_suites(tmp_path: Path) -> None:
 # --- batches ---------------------------------------------------------------------------------
 
 
-DEBIT_HEADER = ("Urssaf_gestion;Dep;num_cpte;Siren;Siret;Dt_immat;Etat_cpte;Cd_pro_col;Periode;"
-                "Num_Ecn;Num_Hist_Ecn;Dt_trt_ecn;Mt_PO;Mt_PP;Cd_op_ecn;Motif_ecn;Recours_en_cours\n")  # fmt: skip
+DEBIT_HEADER = (
+    "Urssaf_gestion;Dep;num_cpte;Siren;Siret;Dt_immat;Etat_cpte;Cd_pro_col;Periode;"
+    "Num_Ecn;Num_Hist_Ecn;Dt_trt_ecn;Mt_PO;Mt_PP;Cd_op_ecn;Motif_ecn;Recours_en_cours\n"
+)
 
 
 def debit_line(history: int, date: str, po: int, pp: int) -> str:
@@ -386,17 +479,25 @@ def debit_line(history: int, date: str, po: int, pp: int) -> str:
 def test_batches_replay_corrections_and_duplicates(spark, settings, tmp_path: Path) -> None:
     lake = lake_for(tmp_path, settings)
     siret = "10000019900016"
-    b1 = delivery(tmp_path / "b1", {
-        "sigfaible_cotisation.csv": COTISATION_HEADER + f"117;75;{siret};1;201811;1;0;100\n"
-                                    f"117;75;{siret};1;201812;1;200;200\n",
-        "sigfaible_debits.csv": DEBIT_HEADER + debit_line(1, "1180215", 3300, 6700),
-        "notes.txt": "not a source",
-    })  # fmt: skip
-    b2 = delivery(tmp_path / "b2", {
-        "sigfaible_cotisation_202402.csv": COTISATION_HEADER + f"117;75;{siret};1;201811;1;120;120\n",
-        "sigfaible_debits.csv": DEBIT_HEADER + debit_line(1, "1180215", 3300, 6700)
-                                + debit_line(2, "1180320", 0, 0),
-    })  # fmt: skip
+    b1 = delivery(
+        tmp_path / "b1",
+        {
+            "sigfaible_cotisation.csv": COTISATION_HEADER + f"117;75;{siret};1;201811;1;0;100\n"
+            f"117;75;{siret};1;201812;1;200;200\n",
+            "sigfaible_debits.csv": DEBIT_HEADER + debit_line(1, "1180215", 3300, 6700),
+            "notes.txt": "not a source",
+        },
+    )
+    b2 = delivery(
+        tmp_path / "b2",
+        {
+            "sigfaible_cotisation_202402.csv": COTISATION_HEADER
+            + f"117;75;{siret};1;201811;1;120;120\n",
+            "sigfaible_debits.csv": DEBIT_HEADER
+            + debit_line(1, "1180215", 3300, 6700)
+            + debit_line(2, "1180320", 0, 0),
+        },
+    )
     first = run(spark, lake, b1, "2024-01", tmp_path)
     assert {f.source_file: f.status for f in first.files}["notes.txt"] == "unknown_file"
     run(spark, lake, b2, "2024-02", tmp_path)
@@ -407,16 +508,20 @@ def test_batches_replay_corrections_and_duplicates(spark, settings, tmp_path: Pa
     assert again.already_ingested
     assert table_state(spark, lake) == after_sequence
     # a new batch whose id sorts before the last one would never be current: refused
-    with pytest.raises(BatchRejected, match="batch 2023-12 sorts before the last committed "
-                       r"batch 2024-02: .*or use --force"):  # fmt: skip
+    with pytest.raises(
+        BatchRejected,
+        match="batch 2023-12 sorts before the last committed "
+        r"batch 2024-02: .*or use --force",
+    ):
         run(spark, lake, b1, "2023-12", tmp_path)
     assert table_state(spark, lake) == after_sequence
 
     # the current record of a key is the latest batch's; every debt state is kept
     cotisation = current_records(delta_io.read(spark, lake.bronze("cotisation")), "cotisation")
     assert sorted((str(r.periode_debut), r.du, r.batch_id) for r in cotisation.collect()) == [
-        ("2018-01-01", 120.0, "2024-02"), ("2018-02-01", 200.0, "2024-01"),
-    ]  # fmt: skip
+        ("2018-01-01", 120.0, "2024-02"),
+        ("2018-02-01", 200.0, "2024-01"),
+    ]
     debit = current_records(delta_io.read(spark, lake.bronze("debit")), "debit")
     assert sorted((r.numero_historique, r.part_patronale) for r in debit.collect()) == [
         (1, 67.0),
@@ -478,11 +583,8 @@ def test_a_generated_batch_reconciles_with_the_manifest(spark, world) -> None:
 @pytest.mark.integration
 def test_the_job_reports_a_rejected_batch(tmp_path: Path) -> None:
     raw = delivery(tmp_path / "raw", {"sigfaible_cotisation.csv": b""})
-    result = subprocess.run(
-        [str(PROJECT_ROOT / "spark-submit.sh"), "jobs/ingest.py", "--config", "conf/test.yaml",
-         "--raw", str(raw), "--batch", "2024-01", "--lake", str(tmp_path / "lake")],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    submit = [str(PROJECT_ROOT / "spark-submit.sh")]
+    result = ingest_job(submit, "conf/test.yaml", raw, tmp_path / "lake")
     output = result.stdout + result.stderr  # spark-submit merges the job's stderr into stdout
     assert result.returncode == 1
     assert "batch 2024-01 rejected, nothing committed" in output
@@ -508,19 +610,31 @@ def test_a_job_that_loses_its_commit_to_another_exits_3(
     from ingestion import pipeline
     from jobs import ingest as job
 
-    raw = delivery(tmp_path / "raw", {"sigfaible_cotisation.csv": COTISATION_HEADER
-                                      + cotisation_lines(20)})  # fmt: skip
+    raw = delivery(
+        tmp_path / "raw", {"sigfaible_cotisation.csv": COTISATION_HEADER + cotisation_lines(20)}
+    )
     lake = lake_for(tmp_path, settings)
     held_dir = tmp_path / "held"
     held_dir.mkdir()
-    job_settings = settings.model_copy(update={
-        "lake": settings.lake.model_copy(update={"root": lake.root}),
-        "ingest": settings.ingest.model_copy(update={"expectations_dir": str(EXPECTATIONS),
-                                                     "runs_dir": str(tmp_path / "runs")}),
-    })  # fmt: skip
+    job_settings = settings.model_copy(
+        update={
+            "lake": settings.lake.model_copy(update={"root": lake.root}),
+            "ingest": settings.ingest.model_copy(
+                update={"expectations_dir": str(EXPECTATIONS), "runs_dir": str(tmp_path / "runs")}
+            ),
+        }
+    )
     args = job.parse_args(["--raw", str(raw), "--batch", "2024-02"])
-    run(spark, lake, delivery(tmp_path / "first", {"sigfaible_cotisation.csv": COTISATION_HEADER
-                                                   + cotisation_lines(3)}), "2024-01", tmp_path)  # fmt: skip
+    run(
+        spark,
+        lake,
+        delivery(
+            tmp_path / "first",
+            {"sigfaible_cotisation.csv": COTISATION_HEADER + cotisation_lines(3)},
+        ),
+        "2024-01",
+        tmp_path,
+    )
 
     commit_source = pipeline._commit_source
 

@@ -41,13 +41,19 @@ def test_a_shifted_variable_is_flagged_and_an_unshifted_one_is_not(spark) -> Non
     rng = np.random.default_rng(3)
     n = 4000
     reference_rows = pd.DataFrame(
-        {"shifted": rng.normal(0, 1, n), "steady": rng.normal(0, 1, n),
-         "emptier": np.where(rng.random(n) < 0.1, np.nan, rng.normal(0, 1, n))}
-    )  # fmt: skip
+        {
+            "shifted": rng.normal(0, 1, n),
+            "steady": rng.normal(0, 1, n),
+            "emptier": np.where(rng.random(n) < 0.1, np.nan, rng.normal(0, 1, n)),
+        }
+    )
     month_rows = pd.DataFrame(
-        {"shifted": rng.normal(0.8, 1, n), "steady": rng.normal(0, 1, n),
-         "emptier": np.where(rng.random(n) < 0.5, np.nan, rng.normal(0, 1, n))}
-    )  # fmt: skip
+        {
+            "shifted": rng.normal(0.8, 1, n),
+            "steady": rng.normal(0, 1, n),
+            "emptier": np.where(rng.random(n) < 0.5, np.nan, rng.normal(0, 1, n)),
+        }
+    )
     ref = describe(spark.createDataFrame(reference_rows), list(reference_rows), n, n, 1)
     assert len(ref["steady"]["edges"]) == 9 and sum(ref["steady"]["counts"].values()) == n
     assert ref["emptier"]["counts"][str(drift.MISSING)] == int(reference_rows.emptier.isna().sum())
@@ -66,8 +72,12 @@ def test_counts_against_the_previous_months() -> None:
     m = months.index("2021-06")
     rows = []
     for k in range(1, 7):  # six previous months
-        rows += [("steady", m - k, 100), ("stopped", m - k, 100), ("rare", m - k, 3),
-                 ("doubled", m - k, 50)]  # fmt: skip
+        rows += [
+            ("steady", m - k, 100),
+            ("stopped", m - k, 100),
+            ("rare", m - k, 3),
+            ("doubled", m - k, 50),
+        ]
     rows += [("steady", m, 104), ("rare", m, 0), ("doubled", m, 100)]  # "stopped": no row
     counts = pd.DataFrame(rows, columns=["item", "month_index", "rows"])
     got = pipeline.count_changes(counts, m, "source", ["steady", "stopped", "rare", "doubled"], CFG)
@@ -76,8 +86,11 @@ def test_counts_against_the_previous_months() -> None:
     assert got["reference"].to_dict() == {"steady": 100, "stopped": 100, "rare": 3, "doubled": 50}
     # a source that stops arriving is in alert; a count too small to judge gets no status
     assert got["status"].to_dict() == {
-        "steady": "ok", "stopped": "alert", "rare": "ok", "doubled": "alert"
-    }  # fmt: skip
+        "steady": "ok",
+        "stopped": "alert",
+        "rare": "ok",
+        "doubled": "alert",
+    }
 
 
 def test_realised_precision_of_past_lists(spark) -> None:
@@ -85,20 +98,24 @@ def test_realised_precision_of_past_lists(spark) -> None:
     scores = spark.createDataFrame(
         [
             # 2019-01: companies A (two establishments, one risque_fort), B fort, C modere, D none
-            ("A", d("2019-01-01"), "risque_fort"), ("A", d("2019-01-01"), "pas_d_alerte"),
-            ("B", d("2019-01-01"), "risque_fort"), ("C", d("2019-01-01"), "risque_modere"),
+            ("A", d("2019-01-01"), "risque_fort"),
+            ("A", d("2019-01-01"), "pas_d_alerte"),
+            ("B", d("2019-01-01"), "risque_fort"),
+            ("C", d("2019-01-01"), "risque_modere"),
             ("D", d("2019-01-01"), "pas_d_alerte"),
             # 2020-06: its 18 months are not over by the last month (2021-06): no outcome yet
             ("A", d("2020-06-01"), "risque_fort"),
         ],
         "siren string, periode date, alert string",
-    )  # fmt: skip
+    )
     openings = spark.createDataFrame(
-        [("A", d("2020-07-10")),  # within 2019-02 .. 2020-07: a hit
-         ("C", d("2019-01-20")),  # the same month as the list: not within the next 18 months
-         ("D", d("2019-05-02"))],  # failed, but was not on any list
+        [
+            ("A", d("2020-07-10")),  # within 2019-02 .. 2020-07: a hit
+            ("C", d("2019-01-20")),  # the same month as the list: not within the next 18 months
+            ("D", d("2019-05-02")),
+        ],  # failed, but was not on any list
         "siren string, date_premiere_ouverture date",
-    )  # fmt: skip
+    )
     got = pipeline.realised_precision(scores, openings, months.index("2021-06"), 18)
     assert got["periode"].tolist() == [d("2019-01-01")] * 2
     assert got.set_index("item")["value"].to_dict() == {
@@ -106,8 +123,9 @@ def test_realised_precision_of_past_lists(spark) -> None:
         "precision_risque_fort_ou_modere": pytest.approx(1 / 3),  # A of A, B, C
     }
     assert got.set_index("item")["reference"].to_dict() == {
-        "precision_risque_fort": 2, "precision_risque_fort_ou_modere": 3
-    }  # fmt: skip
+        "precision_risque_fort": 2,
+        "precision_risque_fort_ou_modere": 3,
+    }
 
 
 def test_exit_code_for_schedulers() -> None:

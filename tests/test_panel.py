@@ -111,9 +111,7 @@ def test_the_panel_holds_exactly_the_population(spark, world) -> None:
         "siret", "section_naf", "code_categorie_juridique"
     )
     category = F.coalesce(F.col("code_categorie_juridique"), F.lit(""))
-    public = reduce(
-        lambda a, b: a | b, [category.startswith(p) for p in cfg.public_legal_prefixes]
-    )
+    public = reduce(lambda a, b: a | b, [category.startswith(p) for p in cfg.public_legal_prefixes])
     excluded = F.coalesce(F.col("section_naf").isin(*cfg.excluded_naf_sections), F.lit(False))
     last = heads.agg(F.max(month)).first()[0]
     expected = (
@@ -143,8 +141,12 @@ def perturbed(bronze: dict, month: dt.date) -> dict:
     out = dict(bronze)
 
     def scale(frame, later, columns):
-        cells = [F.when(later, F.col(c) * 3 + 7).otherwise(F.col(c)).alias(c) if c in columns else F.col(c)
-                 for c in frame.columns]  # fmt: skip
+        cells = [
+            F.when(later, F.col(c) * 3 + 7).otherwise(F.col(c)).alias(c)
+            if c in columns
+            else F.col(c)
+            for c in frame.columns
+        ]
         return frame.select(*cells)
 
     out["cotisation"] = scale(
@@ -269,8 +271,9 @@ def test_a_range_rebuild_refuses_a_changed_catalog(spark, settings, tmp_path) ->
 
 def test_schema_changes_name_retyped_columns() -> None:
     old = StructType([StructField("a", DoubleType()), StructField("b", StringType())])
-    new = StructType([StructField("a", DoubleType(), metadata={"comment": "x"}),
-                      StructField("b", DoubleType())])  # fmt: skip
+    new = StructType(
+        [StructField("a", DoubleType(), metadata={"comment": "x"}), StructField("b", DoubleType())]
+    )
     assert delta_io.schema_changes(old, old) == []
     assert delta_io.schema_changes(new, old) == [
         "1 column(s) of another type: b (string -> double)"
@@ -279,19 +282,33 @@ def test_schema_changes_name_retyped_columns() -> None:
 
 def test_the_panel_comparison_sees_one_cell_and_tolerates_the_last_bits(spark) -> None:
     schema = "siret string, periode date, x double, n int, s string"
-    rows = [("1", dt.date(2020, 1, 1), 1.0, 1, "a"), ("2", dt.date(2020, 1, 1), None, None, None),
-            ("1", dt.date(2020, 2, 1), float("nan"), 2, "b")]  # fmt: skip
+    rows = [
+        ("1", dt.date(2020, 1, 1), 1.0, 1, "a"),
+        ("2", dt.date(2020, 1, 1), None, None, None),
+        ("1", dt.date(2020, 2, 1), float("nan"), 2, "b"),
+    ]
     a = spark.createDataFrame(rows, schema)
 
     def changed(i: int, **cells):
         return spark.createDataFrame(
-            [(*r[:2], *(cells.get(k, v) for k, v in zip("xns", r[2:], strict=True)))
-             if j == i else r for j, r in enumerate(rows)], schema)  # fmt: skip
+            [
+                (*r[:2], *(cells.get(k, v) for k, v in zip("xns", r[2:], strict=True)))
+                if j == i
+                else r
+                for j, r in enumerate(rows)
+            ],
+            schema,
+        )
 
     assert_same_panel(a, spark.createDataFrame(list(reversed(rows)), schema))  # order aside
     assert_same_panel(a, changed(0, x=1.0 + 1e-12))  # the last bits
-    for i, cells, column in [(0, {"x": 1.001}, "x"), (2, {"x": None}, "x"),  # NaN is not null
-                             (1, {"x": 0.0}, "x"), (0, {"n": 3}, "n"), (1, {"s": "c"}, "s")]:  # fmt: skip
+    for i, cells, column in [
+        (0, {"x": 1.001}, "x"),
+        (2, {"x": None}, "x"),  # NaN is not null
+        (1, {"x": 0.0}, "x"),
+        (0, {"n": 3}, "n"),
+        (1, {"s": "c"}, "s"),
+    ]:
         with pytest.raises(AssertionError) as failed:
             assert_same_panel(a, changed(i, **cells))
         assert str(failed.value).startswith(f"{{'{column}': 1}}")

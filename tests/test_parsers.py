@@ -40,11 +40,27 @@ def test_urssaf_dates(spark) -> None:
 
 
 def test_urssaf_periods(spark) -> None:
-    frame = spark.createDataFrame([("201712",), ("1031",), ("201762",), ("0232",), ("201740",),
-                                   ("201771",), ("199904",), (None,)], "s string")  # fmt: skip
+    frame = spark.createDataFrame(
+        [
+            ("201712",),
+            ("1031",),
+            ("201762",),
+            ("0232",),
+            ("201740",),
+            ("201771",),
+            ("199904",),
+            (None,),
+        ],
+        "s string",
+    )
     p = common.urssaf_period(F.col("s"), "periode")
-    got = frame.select("s", p.start.alias("start"), p.end.alias("end"), p.months.alias("months"),
-                       p.error.alias("error"))  # fmt: skip
+    got = frame.select(
+        "s",
+        p.start.alias("start"),
+        p.end.alias("end"),
+        p.months.alias("months"),
+        p.error.alias("error"),
+    )
     expected = spark.createDataFrame(
         [
             ("201712", dt.date(2017, 2, 1), dt.date(2017, 3, 1), 1, None),  # Feb 2017
@@ -63,11 +79,16 @@ def test_urssaf_periods(spark) -> None:
 
 def test_amounts_cents_headcounts(spark) -> None:
     assert decode(spark, common.amount, ["-68231", "12345,67", "1 234,5", "12a5"]) == [
-        (-68231.0, None), (12345.67, None), (1234.5, None), (None, "s: not an amount"),
-    ]  # fmt: skip
+        (-68231.0, None),
+        (12345.67, None),
+        (1234.5, None),
+        (None, "s: not an amount"),
+    ]
     assert decode(spark, common.cents, ["195907", "-3", "1,5"]) == [
-        (1959.07, None), (-0.03, None), (None, "s: not an amount in cents"),
-    ]  # fmt: skip
+        (1959.07, None),
+        (-0.03, None),
+        (None, "s: not an amount in cents"),
+    ]
     frame = spark.createDataFrame(
         [("089",), ("1 234",), ("1\u202f234",), ("-5",), ("12a5",)], "s string"
     )
@@ -76,12 +97,23 @@ def test_amounts_cents_headcounts(spark) -> None:
 
 
 def test_procol_labels_in_either_order(spark) -> None:
-    frame = spark.createDataFrame([("Solde_procedure_redressement",), ("Liquidation_ouverture",),
-                                   ("Plan_sauvegarde",), ("Ouverture",)], "s string")  # fmt: skip
+    frame = spark.createDataFrame(
+        [
+            ("Solde_procedure_redressement",),
+            ("Liquidation_ouverture",),
+            ("Plan_sauvegarde",),
+            ("Ouverture",),
+        ],
+        "s string",
+    )
     action, stage = split_label(F.col("s"))
     got = [tuple(r) for r in frame.select(action, stage).collect()]
-    assert got == [("redressement", "solde_procedure"), ("liquidation", "ouverture"),
-                   ("sauvegarde", "plan"), (None, None)]  # fmt: skip
+    assert got == [
+        ("redressement", "solde_procedure"),
+        ("liquidation", "ouverture"),
+        ("sauvegarde", "plan"),
+        (None, None),
+    ]
 
 
 def test_tokenize_quotes_and_separators(spark) -> None:
@@ -105,10 +137,19 @@ def test_golden_parity_with_the_reference(spark, source: str) -> None:
     assert_same_records(rows, reference["tuples"])
 
     report = reference["reports"][0]
-    counts = {r["status"]: r["n"] for r in parsed.select(
-        F.when(F.col("_reject").isNotNull(), "rejected").when(F.col("_skip").isNotNull(), "skipped")
-        .when(F.col("_field_error").isNotNull(), "nulled").otherwise("valid").alias("status")
-    ).groupBy("status").agg(F.count(F.lit(1)).alias("n")).collect()}  # fmt: skip
+    counts = {
+        r["status"]: r["n"]
+        for r in parsed.select(
+            F.when(F.col("_reject").isNotNull(), "rejected")
+            .when(F.col("_skip").isNotNull(), "skipped")
+            .when(F.col("_field_error").isNotNull(), "nulled")
+            .otherwise("valid")
+            .alias("status")
+        )
+        .groupBy("status")
+        .agg(F.count(F.lit(1)).alias("n"))
+        .collect()
+    }
     assert sum(counts.values()) == report["lines_parsed"]
     # the reference counts a line with an unusable value as rejected, and still emits its record
     assert counts.get("rejected", 0) + counts.get("nulled", 0) == report["lines_rejected"]
@@ -133,9 +174,12 @@ def test_samples_without_reference_output(spark) -> None:
     ]
     ent = PARSERS["effectif_ent"].explode(parse("effectif_ent", "effectifEntTestData.csv"))
     assert [(r.periode, r.effectif) for r in ent.orderBy("periode").collect()] == [
-        (dt.date(2010, 1, 1), 629), (dt.date(2010, 2, 1), 536), (dt.date(2010, 3, 1), 209),
-        (dt.date(2010, 4, 1), 0), (dt.date(2010, 5, 1), 585),
-    ]  # fmt: skip
+        (dt.date(2010, 1, 1), 629),
+        (dt.date(2010, 2, 1), 536),
+        (dt.date(2010, 3, 1), 209),
+        (dt.date(2010, 4, 1), 0),
+        (dt.date(2010, 5, 1), 585),
+    ]
     siret = PARSERS["effectif"].explode(parse("effectif", "effectifTestData.csv"))
     first = siret.where("siret = '54236870268934'")
     assert first.count() == 112

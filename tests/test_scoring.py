@@ -33,8 +33,9 @@ def test_explanations_sum_to_score_minus_base_score() -> None:
     bias = np.array([-3.0, -3.0, -3.0])
     margin = contributions.sum(axis=1) + bias
     score = 1 / (1 + np.exp(-margin))
-    out = explanations(pd.DataFrame(index=range(3)), contributions, bias, score, features,
-                       groups, top=1)  # fmt: skip
+    out = explanations(
+        pd.DataFrame(index=range(3)), contributions, bias, score, features, groups, top=1
+    )
     base = 1 / (1 + np.exp(3.0))
     np.testing.assert_allclose(out["base_score"], base)
     for i in range(3):
@@ -253,8 +254,13 @@ def test_a_scored_month_is_monitored(spark, scored) -> None:
 
 def test_json_array_streams_in_order_to_the_driver(spark, tmp_path) -> None:
     # four partitions, rows out of order, a tie on the probability, a null (left out by to_json)
-    rows = [("000000003", 0.5, "b"), ("000000001", 0.9, None), ("000000004", 0.1, "d"),
-            ("000000002", 0.5, "c"), ("000000005", 0.7, "e")]  # fmt: skip
+    rows = [
+        ("000000003", 0.5, "b"),
+        ("000000001", 0.9, None),
+        ("000000004", 0.1, "d"),
+        ("000000002", 0.5, "c"),
+        ("000000005", 0.7, "e"),
+    ]
     frame = spark.createDataFrame(rows, "siren string, probabilite double, alerte string")
     out = tmp_path / "list.json"
     count = export.write_json_array(
@@ -290,8 +296,9 @@ def _score_rows(spark, period: str, sirets: list[str], score: float):
 @pytest.mark.slow
 def test_period_merge_retries_after_a_concurrent_commit(spark, tmp_path, caplog) -> None:
     path = str(tmp_path / "scores")
-    table.merge_period(spark, path, _score_rows(spark, "2021-05-01", ["00000000100011"], 0.1),
-                       "2021-05-01")  # fmt: skip
+    table.merge_period(
+        spark, path, _score_rows(spark, "2021-05-01", ["00000000100011"], 0.1), "2021-05-01"
+    )
     source = held_at_first_row(
         _score_rows(spark, "2021-05-01", ["00000000100011", "00000000200012"], 0.2),
         tmp_path,

@@ -63,8 +63,9 @@ def test_deprecated_conf_after_the_job_names_the_configuration(tmp_path: Path, o
 def test_spark_conf_before_the_job_is_not_the_configuration(tmp_path: Path) -> None:
     # spark-submit's own --conf k=v stays spark-submit's; the job's --config names the file
     bad = str(_bad_config(tmp_path))
-    result = run([SCRIPT, "--conf", "spark.sql.shuffle.partitions=3", "jobs/doctor.py",
-                  "--config", bad])  # fmt: skip
+    result = run(
+        [SCRIPT, "--conf", "spark.sql.shuffle.partitions=3", "jobs/doctor.py", "--config", bad]
+    )
     assert result.returncode != 0
     assert "lake.rot: unknown key" in result.stderr
     assert "deprecated" not in result.stderr
@@ -240,9 +241,24 @@ def test_cluster_deploy_mode_ships_the_configuration(tmp_path: Path) -> None:
     # on a local master: the options and the job's arguments are those a cluster would get
     mine = tmp_path / "lookup.csv"
     mine.write_text("a\n")
-    result = run([SCRIPT, "--verbose", "--master", "local[1]", "--deploy-mode", "cluster",
-                  "--files", str(mine), "jobs/doctor.py", "--config", "conf/test.yaml",
-                  "--lake", "/tmp/nowhere"], timeout=120)  # fmt: skip
+    result = run(
+        [
+            SCRIPT,
+            "--verbose",
+            "--master",
+            "local[1]",
+            "--deploy-mode",
+            "cluster",
+            "--files",
+            str(mine),
+            "jobs/doctor.py",
+            "--config",
+            "conf/test.yaml",
+            "--lake",
+            "/tmp/nowhere",
+        ],
+        timeout=120,
+    )
     shown = result.stdout + result.stderr
     assert 'Cluster deploy mode is not compatible with master "local"' in shown
     files = re.search(r"^\s*files\s+(\S+)$", shown, re.MULTILINE)

@@ -38,8 +38,9 @@ def test_split_groups_companies_and_leaves_the_gap(spark) -> None:
     rows = [
         (f"{c:09d}", m, m <= 50, (c * 7 + m) % 97 == 0) for c in range(300) for m in range(0, 70, 3)
     ]
-    panel = spark.createDataFrame(rows, "siren string, month_index int, horizon_complet boolean, "
-                                        "signal_fort boolean")  # fmt: skip
+    panel = spark.createDataFrame(
+        rows, "siren string, month_index int, horizon_complet boolean, signal_fort boolean"
+    )
     b = boundaries(last_usable=50, test_months=6, gap_months=18, horizon=18)
     folds = assign(panel, b, validation_share=0.2, test_share=0.3, seed=3).toPandas()
     used = folds[folds["fold"].notna()]
@@ -174,9 +175,18 @@ def test_training_run_is_logged_registered_and_beats_chance(trained) -> None:
     assert params["split.incomplete_horizons"] == "excluded from training and evaluation"
     assert int(params["split.test_positives"]) > 0
     assert params["config.training.gap_months"] == "18"
-    for name in ("test_roc_auc", "test_aucpr", "test_brier", "test_precision_risque_fort",
-                 "test_recall_risque_modere", "test_f05_risque_fort", "test_f2_risque_modere",
-                 "test_alert_share_risque_fort", "oracle_aucpr", "model_oracle_ratio"):  # fmt: skip
+    for name in (
+        "test_roc_auc",
+        "test_aucpr",
+        "test_brier",
+        "test_precision_risque_fort",
+        "test_recall_risque_modere",
+        "test_f05_risque_fort",
+        "test_f2_risque_modere",
+        "test_alert_share_risque_fort",
+        "oracle_aucpr",
+        "model_oracle_ratio",
+    ):
         assert name in metrics, name
     # the model learned something: its average precision is well above the positive rate
     assert metrics["test_aucpr"] > 2.5 * metrics["test_positive_rate"]
@@ -202,9 +212,16 @@ def test_training_run_is_logged_registered_and_beats_chance(trained) -> None:
 
     artifacts = {a.path for a in client.list_artifacts(result.run_id)}
     artifacts |= {a.path.split("/")[-1] for a in client.list_artifacts(result.run_id, "plots")}
-    for name in ("precision_recall.png", "roc.png", "calibration.png", "importance_top30.png",
-                 "shap_summary.png", "score_distribution.png", "features.json",
-                 "metrics_by_group.csv"):  # fmt: skip
+    for name in (
+        "precision_recall.png",
+        "roc.png",
+        "calibration.png",
+        "importance_top30.png",
+        "shap_summary.png",
+        "score_distribution.png",
+        "features.json",
+        "metrics_by_group.csv",
+    ):
         assert name in artifacts, name
     baseline = client.get_run(result.baseline_run_id)
     assert baseline.info.experiment_id == run.info.experiment_id
@@ -330,9 +347,13 @@ assert scores.shape == (50,) and ((scores >= 0) & (scores <= 1)).all(), scores
 print("scored", len(scores))
 """
     done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, cwd="/", timeout=300,
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd="/",
+        timeout=300,
         env={"PATH": "/usr/bin:/bin", "HOME": str(Path.home())},
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "scored 50" in done.stdout
 

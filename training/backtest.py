@@ -55,16 +55,36 @@ TABLE_SCHEMA = (
     "median_lead_months double, churn_fort double, churn_alert double, created_at timestamp"
 )
 MEASURES = (
-    "aucpr", "roc_auc", "fort_precision", "fort_recall", "alert_precision", "alert_recall",
-    "precision_at_100", "precision_at_1pct", "precision_at_reference_size",
-    "median_lead_months", "churn_fort", "churn_alert", "fort_size", "alert_size", "companies",
-    "positives", "fort_size_before_corrections", "fort_precision_before_corrections",
-)  # fmt: skip
-LIST_MEASURES = (  # measures of a list: none for the oracle, which only ranks
-    "fort_size", "fort_precision", "fort_recall", "alert_size", "alert_precision",
-    "alert_recall", "median_lead_months", "fort_size_before_corrections",
+    "aucpr",
+    "roc_auc",
+    "fort_precision",
+    "fort_recall",
+    "alert_precision",
+    "alert_recall",
+    "precision_at_100",
+    "precision_at_1pct",
+    "precision_at_reference_size",
+    "median_lead_months",
+    "churn_fort",
+    "churn_alert",
+    "fort_size",
+    "alert_size",
+    "companies",
+    "positives",
+    "fort_size_before_corrections",
     "fort_precision_before_corrections",
-)  # fmt: skip
+)
+LIST_MEASURES = (  # measures of a list: none for the oracle, which only ranks
+    "fort_size",
+    "fort_precision",
+    "fort_recall",
+    "alert_size",
+    "alert_precision",
+    "alert_recall",
+    "median_lead_months",
+    "fort_size_before_corrections",
+    "fort_precision_before_corrections",
+)
 POPULATION_KEEP = ["siret", "siren", "cible", "signal_fort", "date_premiere_ouverture"]
 
 
@@ -95,8 +115,9 @@ class Backtest:
         return [r for c in self.cutoffs for r in c.rows]
 
 
-def plan(spark: SparkSession, panel: DataFrame, settings: Settings, first: str, last: str,
-         every: int) -> list[int]:  # fmt: skip
+def plan(
+    spark: SparkSession, panel: DataFrame, settings: Settings, first: str, last: str, every: int
+) -> list[int]:
     """The cut-offs asked for, checked against the panel's months."""
     span = panel.agg(F.min("month_index"), F.max("month_index")).first()
     if span[0] is None:
@@ -227,8 +248,9 @@ def measure_cutoff(cut: Cutoff, previous: Cutoff | None, context: dict) -> None:
             cut.leads[model] = lists.lead_distribution(frame)
 
 
-def train_at(spark: SparkSession, panel: DataFrame, cutoff: int, settings: Settings,
-             workers: int) -> tuple[Fitted, xgb.Booster, int, int]:  # fmt: skip
+def train_at(
+    spark: SparkSession, panel: DataFrame, cutoff: int, settings: Settings, workers: int
+) -> tuple[Fitted, xgb.Booster, int, int]:
     """Both models trained on what was knowable at the cut-off."""
     cfg = settings.training
     rows = knowable_rows(panel, cutoff, settings).persist(StorageLevel.MEMORY_AND_DISK)
@@ -296,16 +318,20 @@ def write_cutoff(spark: SparkSession, lake: Lake, cut: Cutoff) -> None:
             F.lit(day).cast("date").alias("cutoff"),
             F.lit(model).alias("model"),
             *lists.COMPANY_COLUMNS,
-        )  # fmt: skip
+        )
         for model, frame in cut.lists.items()
     ]
     union = companies[0]
     for frame in companies[1:]:
         union = union.unionByName(frame)
     delta_io.write(
-        union, lake.gold("backtest_companies"), mode="overwrite", replace_where=where,
-        partition_by=("cutoff",), properties=evolve,
-    )  # fmt: skip
+        union,
+        lake.gold("backtest_companies"),
+        mode="overwrite",
+        replace_where=where,
+        partition_by=("cutoff",),
+        properties=evolve,
+    )
 
 
 def run(
@@ -366,13 +392,17 @@ def run(
                 _log_cutoff(cut)
                 log.info("cut-off %s: scoring and measuring the lists", label)
                 cut.lists = population_lists(panel, cutoff, settings, booster, fitted, truth)
-                measure_cutoff(cut, done[-1] if done else None, {
-                    **context,
-                    "train_last_month": dt.date.fromisoformat(
-                        months.first_day(cutoff - settings.panel.horizon_months)
-                    ),
-                    "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None),
-                })  # fmt: skip
+                measure_cutoff(
+                    cut,
+                    done[-1] if done else None,
+                    {
+                        **context,
+                        "train_last_month": dt.date.fromisoformat(
+                            months.first_day(cutoff - settings.panel.horizon_months)
+                        ),
+                        "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None),
+                    },
+                )
                 _log_measures(cut)
             write_cutoff(spark, lake, cut)
             if done:

@@ -234,8 +234,10 @@ def measure_champion(
         log.warning(
             "the champion (version %s) uses %d variables the panel no longer has (e.g. %s): it "
             "cannot be measured on the new test rows, no automatic promotion",
-            version_number, len(missing), missing[0],
-        )  # fmt: skip
+            version_number,
+            len(missing),
+            missing[0],
+        )
         return Champion(version_number, None, compared_on="not comparable: variables gone")
     if evaluation is None:
         rows, basis = test, "registered champion, every test row (its training rows unknown)"
@@ -252,16 +254,23 @@ def measure_champion(
         if not positives:
             log.warning(
                 "no positive among the %d test rows the champion (version %s) never learnt "
-                "from: not comparable, no automatic promotion", count, version_number,
-            )  # fmt: skip
+                "from: not comparable, no automatic promotion",
+                count,
+                version_number,
+            )
             return Champion(version_number, None, None, count, 0, basis)
         ap, mine = _aucpr(rows, booster), _aucpr(rows, challenger)
     finally:
         rows.unpersist()
     log.info(
         "on %d test rows (%d positives) %s: champion (version %s) AUCPR %.4f, this model %.4f",
-        count, positives, basis, version_number, ap, mine,
-    )  # fmt: skip
+        count,
+        positives,
+        basis,
+        version_number,
+        ap,
+        mine,
+    )
     return Champion(version_number, ap, mine, count, positives, basis)
 
 
@@ -525,9 +534,19 @@ def train(
             lake.panel, prepared.panel_version, prepared.features, context="training"
         )
         run, info = _log_model_run(
-            experiment_id, common, measured, booster, refit_rows, sample, settings,
-            prepared.panel_version, promotion, champion_before, prepared.boundaries, reference,
-        )  # fmt: skip
+            experiment_id,
+            common,
+            measured,
+            booster,
+            refit_rows,
+            sample,
+            settings,
+            prepared.panel_version,
+            promotion,
+            champion_before,
+            prepared.boundaries,
+            reference,
+        )
         version_number = str(info.registered_model_version)
         promoted = promote or (cfg.auto_promote and beats(champion_before))
         registry.set_aliases(client, name, version_number, promoted)

@@ -25,8 +25,13 @@ def load_booster(raw: bytes) -> xgb.Booster:
 Explain = Callable[[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray], pd.DataFrame]
 
 
-def predict(frame: DataFrame, raw: bytes, features: list[str], keep: list[str],
-            explain: tuple[str, Explain] | None = None) -> DataFrame:  # fmt: skip
+def predict(
+    frame: DataFrame,
+    raw: bytes,
+    features: list[str],
+    keep: list[str],
+    explain: tuple[str, Explain] | None = None,
+) -> DataFrame:
     """``keep`` columns and ``score`` (probability of the positive class).
 
     With ``explain`` = (schema of extra columns, function), the exact TreeSHAP

@@ -65,9 +65,14 @@ def log_booster(booster: xgb.Booster, features: list[str], registered_model: str
     example = input_example(features)
     signature = infer_signature(example, np.array([0.5]))
     return mlflow.xgboost.log_model(
-        booster, name="model", signature=signature, input_example=example,
-        registered_model_name=registered_model, metadata=metadata, model_format="ubj",
-    )  # fmt: skip
+        booster,
+        name="model",
+        signature=signature,
+        input_example=example,
+        registered_model_name=registered_model,
+        metadata=metadata,
+        model_format="ubj",
+    )
 
 
 def log_panel_input(path: str, version: int, features: list[str], context: str) -> None:
