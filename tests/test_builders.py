@@ -248,3 +248,74 @@ def test_population_edges() -> None:
     assert sorted(map(tuple, kept.to_numpy().tolist())) == [("DROP", m) for m in range(20, 32)] + [
         ("E10", 20)
     ]
+
+
+def test_a_company_fails_at_its_first_opening_in_either_source(spark) -> None:
+    d = dt.date
+    procol = spark.createDataFrame(
+        [
+            ("111", "liquidation", d(2019, 1, 1)),  # earlier, but not an opening
+            ("111", "ouverture", d(2019, 5, 10)),
+            ("222", "ouverture", None),  # no date: no judgment
+            ("333", "plan", d(2018, 1, 1)),
+        ],
+        "siren string, stade_procol string, date_effet date",
+    )
+    judged = spark.createDataFrame(
+        [
+            ("111", True, d(2019, 3, 2)),  # the DGFiP's, before the URSSAF's
+            ("222", True, d(2020, 1, 1)),
+            ("333", False, d(2017, 1, 1)),  # not an opening
+            ("444", True, None),
+        ],
+        "siren string, ouverture boolean, date_jugement date",
+    )
+    got = {r.siren: r.date_premiere_ouverture for r in S.judgments(procol, judged).collect()}
+    assert got == {"111": d(2019, 3, 2), "222": d(2020, 1, 1)}
+
+
+def test_payment_delays_hold_from_their_month_to_their_end(spark) -> None:
+    """An agreement counts from its creation month to its due month (its creation month when
+    it has no due date); a CCSF decision holds until the account's next decision, 24 months
+    at most; a refusal is flagged, not counted as a plan in force."""
+    d = dt.date
+    delai = spark.createDataFrame(
+        [
+            ("S1", d(2018, 1, 15), d(2018, 3, 10), 900.0, 60),
+            ("S2", d(2018, 2, 1), None, 100.0, 30),
+            ("S1", None, d(2018, 6, 1), 5.0, 10),  # no creation date: left out
+        ],
+        "siret string, date_creation date, date_echeance date, montant_echeancier double, "
+        "duree_delai int",
+    )
+    ccsf = spark.createDataFrame(
+        [
+            ("S3", "C3", d(2018, 1, 5), "DEBUT"),
+            ("S3", "C3", d(2018, 4, 20), "REFUS"),
+            (None, "C4", d(2018, 1, 5), "DEBUT"),  # no establishment: left out
+        ],
+        "siret string, numero_compte string, date_traitement date, stade string",
+    )
+    start = month_index("2018-01")
+    rows = {
+        (r.siret, r.month_index - start): (
+            r.delai_en_cours,
+            r.delai_montant,
+            r.delai_duree_jours,
+            r.ccsf_en_cours,
+            r.ccsf_refus,
+        )
+        for r in S.payment_delays(delai, ccsf).collect()
+    }
+    agreement = (1.0, 900.0, 60.0, None, None)
+    assert {k: v for k, v in rows.items() if k[0] == "S1"} == {
+        ("S1", m): agreement for m in (0, 1, 2)
+    }
+    assert (
+        rows[("S2", 1)] == (1.0, 100.0, 30.0, None, None)
+        and len([k for k in rows if k[0] == "S2"]) == 1
+    )
+    plan = sorted(m for s, m in rows if s == "S3")
+    assert plan == list(range(0, 3 + 24))  # the plan for 3 months, then the refusal for 24
+    assert {rows[("S3", m)] for m in range(3)} == {(None, None, None, 1.0, 0.0)}
+    assert {rows[("S3", m)] for m in range(3, 27)} == {(None, None, None, 0.0, 1.0)}
