@@ -319,3 +319,45 @@ def test_payment_delays_hold_from_their_month_to_their_end(spark) -> None:
     assert plan == list(range(0, 3 + 24))  # the plan for 3 months, then the refusal for 24
     assert {rows[("S3", m)] for m in range(3)} == {(None, None, None, 1.0, 0.0)}
     assert {rows[("S3", m)] for m in range(3, 27)} == {(None, None, None, 0.0, 1.0)}
+
+
+def test_an_establishment_takes_its_companys_activity_when_it_has_none(spark) -> None:
+    d = dt.date
+    sirene = spark.createDataFrame(
+        [
+            ("11100000000001", "111", "4711D", "69", d(2010, 1, 1), True),
+            ("11100000000002", "111", None, "2A", d(2012, 6, 1), False),  # the company's code
+            ("22200000000001", "222", None, "99", None, True),  # no company, no département
+        ],
+        "siret string, siren string, ape string, departement string, date_creation date, "
+        "siege boolean",
+    )
+    sirene_ul = spark.createDataFrame(
+        [("111", "5710", d(2009, 3, 1), "1071C")],
+        "siren string, categorie_juridique string, date_creation date, ape string",
+    )
+    got = {r.siret: r.asDict() for r in S.establishments(sirene, sirene_ul).collect()}
+    assert got["11100000000001"] == {
+        "siret": "11100000000001",
+        "siren": "111",
+        "code_naf": "4711D",
+        "section_naf": "G",
+        "division_naf": "47",
+        "code_departement": "69",
+        "code_region": "84",
+        "date_creation": d(2010, 1, 1),
+        "date_creation_entreprise": d(2009, 3, 1),
+        "est_siege": True,
+        "code_categorie_juridique": "5710",
+    }
+    second = got["11100000000002"]
+    assert (second["code_naf"], second["section_naf"], second["division_naf"]) == (
+        "1071C",
+        "C",
+        "10",
+    )
+    assert (second["code_departement"], second["code_region"]) == ("2A", "94")
+    orphan = got["22200000000001"]
+    assert orphan["code_naf"] is None and orphan["section_naf"] is None
+    assert orphan["code_region"] is None and orphan["date_creation_entreprise"] is None
+    assert len(got) == 3
