@@ -12,7 +12,8 @@ from pyspark.sql import functions as F
 from common.months import index as month_index
 from features import builders as B
 from features import silver as S
-from features.compute import PanelSettings, population
+from features.catalog import Variable
+from features.compute import PanelSettings, company_aggregates, population, sector_zscores
 
 nan = np.nan
 
@@ -361,3 +362,57 @@ def test_an_establishment_takes_its_companys_activity_when_it_has_none(spark) ->
     assert orphan["code_naf"] is None and orphan["section_naf"] is None
     assert orphan["code_region"] is None and orphan["date_creation_entreprise"] is None
     assert len(got) == 3
+
+
+# --- company and sector aggregates (pure pandas, no Spark) --------------------------------
+
+
+def test_company_aggregates_count_the_establishments_that_report_that_month() -> None:
+    """Over a company's establishments of the month that report a headcount or contributions:
+    a sum of nothing is unknown (not zero); a company of one establishment is itself."""
+    chunk = pd.DataFrame(
+        {"siren": ["A", "A", "A", "A", "B", "C"], "month_index": [10, 10, 10, 11, 10, 10]}
+    )
+    nan = np.nan
+    cols = {
+        "effectif": np.array([10.0, 30.0, nan, nan, 5.0, nan]),
+        "cotisation_due": np.array([nan, nan, 100.0, nan, nan, nan]),  # row 3 reports by this
+        "dette": np.array([1.0, 4.0, 7.0, 9.0, 2.0, 3.0]),  # rows 3 and 5 report nothing
+    }
+    variables = tuple(
+        Variable(f"dette_{builder}", builder, "g", "", ("dette",))
+        for builder in ("company_sum", "company_max", "company_mean", "company_count")
+    )
+    got = company_aggregates(chunk, cols, variables)
+    expected = {  # A in month 10: 1, 4, 7; A in 11 and C: nobody reports; B: itself
+        "dette_company_sum": [12.0, 12.0, 12.0, nan, 2.0, nan],
+        "dette_company_max": [7.0, 7.0, 7.0, nan, 2.0, nan],
+        "dette_company_mean": [4.0, 4.0, 4.0, nan, 2.0, nan],
+        "dette_company_count": [3.0, 3.0, 3.0, 0.0, 1.0, 0.0],
+    }
+    assert got.keys() == expected.keys()
+    for name, values in expected.items():
+        np.testing.assert_array_equal(got[name], np.array(values), err_msg=name)
+    assert company_aggregates(chunk, cols, ()) == {}
+
+
+def test_sector_zscores_standardise_within_the_division_and_month() -> None:
+    chunk = pd.DataFrame(
+        {
+            "division_naf": ["47", "47", "10", "10", None],
+            "month_index": [10, 11, 10, 10, 10],
+        }
+    )
+    cols = {"ratio": np.array([3.0, 5.0, 2.0, np.nan, 1.0])}
+    stats = pd.DataFrame(  # 10 in month 10: a sector of one company, no spread
+        {
+            "division_naf": ["47", "47", "10"],
+            "month_index": [10, 11, 10],
+            "mean_ratio": [1.0, 5.0, 2.0],
+            "std_ratio": [0.5, 2.0, 0.0],
+        }
+    )
+    variable = Variable("ratio_zscore", "sector_zscore", "g", "", ("ratio",))
+    got = sector_zscores(chunk, cols, (variable,), stats)["ratio_zscore"]
+    # (3-1)/0.5; (5-5)/2; no spread; missing value; no sector
+    np.testing.assert_array_equal(got, np.array([4.0, 0.0, np.nan, np.nan, np.nan]))
