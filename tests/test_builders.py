@@ -14,6 +14,7 @@ from features import builders as B
 from features import silver as S
 from features.catalog import Variable
 from features.compute import PanelSettings, company_aggregates, population, sector_zscores
+from features.panel import targets
 
 nan = np.nan
 
@@ -416,3 +417,35 @@ def test_sector_zscores_standardise_within_the_division_and_month() -> None:
     got = sector_zscores(chunk, cols, (variable,), stats)["ratio_zscore"]
     # (3-1)/0.5; (5-5)/2; no spread; missing value; no sector
     np.testing.assert_array_equal(got, np.array([4.0, 0.0, np.nan, np.nan, np.nan]))
+
+
+def test_targets_label_the_first_opening_within_the_horizon(spark) -> None:
+    """Label: a first opening in months m+1 .. m+18; strong signal: already opened (this month
+    included); the horizon complete when m+18 is inside the data (up to month 118 here)."""
+    s = PanelSettings(
+        start_index=90,
+        last_index=118,
+        horizon_months=18,
+        min_employees=10,
+        lookback_months=12,
+        excluded_naf_sections=(),
+        public_legal_prefixes=(),
+        partitions=1,
+    )
+    rows = [(100, None), (100, 101), (100, 118), (100, 119), (100, 100), (100, 90), (101, None)]
+    frame = spark.createDataFrame(rows, "m int, opening int")
+    computed = targets(F.col("m"), F.col("opening"), s)
+    got = [
+        tuple(r)
+        for r in frame.select("m", "opening", *[c.alias(n) for n, c in computed.items()]).collect()
+    ]
+    june_2008 = dt.date(2008, 6, 1)  # month 101
+    assert [g[2:] for g in got] == [
+        (0, False, True, None),  # never in court
+        (1, False, True, june_2008),  # the month after
+        (1, False, True, dt.date(2009, 11, 1)),  # m+18: the horizon's last month
+        (0, False, True, dt.date(2009, 12, 1)),  # m+19: too late for this row's label
+        (0, True, True, dt.date(2008, 5, 1)),  # this very month: already opened
+        (0, True, True, dt.date(2007, 7, 1)),  # before
+        (0, False, False, None),  # 101 + 18 = 119: after the data's last month
+    ]
