@@ -14,7 +14,7 @@ from features import builders as B
 from features import silver as S
 from features.catalog import Variable
 from features.compute import PanelSettings, company_aggregates, population, sector_zscores
-from features.panel import targets
+from features.panel import chunks, targets, with_company_data
 
 nan = np.nan
 
@@ -449,3 +449,55 @@ def test_targets_label_the_first_opening_within_the_horizon(spark) -> None:
         (0, True, True, dt.date(2007, 7, 1)),  # before
         (0, False, False, None),  # 101 + 18 = 119: after the data's last month
     ]
+
+
+def test_chunks_hand_whole_companies_and_carry_the_last_one_to_the_next_batch() -> None:
+    """A company split over Arrow batches reaches the function whole, once, in order; a batch
+    holding one company only waits for the next; the last company comes at the end."""
+    sirens = [["A", "A", "B"], ["B", "B"], ["B", "C"], ["C"]]
+    batches, row = [], 0
+    for batch in sirens:
+        batches.append(pd.DataFrame({"siren": batch, "row": range(row, row + len(batch))}))
+        row += len(batch)
+    seen = []
+    outputs = list(chunks(lambda c: seen.append(c.copy()) or len(c))(iter(batches)))
+    assert [list(c["siren"]) for c in seen] == [["A", "A"], ["B"] * 4, ["C", "C"]]
+    assert [r for c in seen for r in c["row"]] == list(range(8))
+    assert all(list(c.index) == list(range(len(c))) for c in seen)  # each chunk indexed afresh
+    assert outputs == [2, 4, 2]
+    assert list(chunks(len)(iter([]))) == []
+
+
+def test_a_row_gets_its_companys_headcount_and_the_fiscal_year_known_that_month(spark) -> None:
+    """The company headcount of the same month; the fiscal year from the month it is known
+    (``disponible``) until the next one is (``jusqua``), its figures prefixed ``fin_``, and
+    the months since its closing; nothing before the first year is known."""
+    base = spark.createDataFrame(
+        [("S1", "A", m) for m in (105, 106, 112, 118, 119)] + [("S2", "B", 112)],
+        "siret string, siren string, month_index int",
+    )
+    silver = {
+        "company_headcount": spark.createDataFrame(
+            [("A", 106, 40.0), ("A", 107, 41.0)],
+            "siren string, month_index int, effectif_entreprise double",
+        ),
+        "financials": spark.createDataFrame(
+            [  # 2008 and 2007, closed in December (107, 95), known 6 months later
+                ("A", dt.date(2008, 12, 31), 113, 124, 500.0),
+                ("A", dt.date(2007, 12, 31), 101, 112, 400.0),
+            ],
+            "siren string, date_fin_exercice date, disponible int, jusqua int, ca double",
+        ),
+    }
+    got = {
+        (r.siret, r.month_index): (r.effectif_entreprise, r.fin_ca, r.fin_mois_depuis_cloture)
+        for r in with_company_data(base, silver, 1).collect()
+    }
+    assert got == {
+        ("S1", 105): (None, 400.0, 10),  # 2007, closed in month 95, known from 101
+        ("S1", 106): (40.0, 400.0, 11),
+        ("S1", 112): (None, 400.0, 17),  # 2007's last month: 2008 is known from 113
+        ("S1", 118): (None, 500.0, 11),
+        ("S1", 119): (None, 500.0, 12),
+        ("S2", 112): (None, None, None),  # a company without filings
+    }
