@@ -344,6 +344,110 @@ def _known_files(previous: DataFrame | None, batch_id: str) -> dict[tuple[str, s
     }
 
 
+@dataclass
+class _Run:
+    """One ingest's context, shared by its steps."""
+
+    spark: SparkSession
+    lake: Lake
+    batch_id: str
+    run_dir: Path
+    started: dt.datetime
+    today: dt.date
+    suites: dict[str, Suite]
+    result: BatchResult
+
+    def reject(self, problems: list[str]) -> BatchRejected:
+        return _reject(self.spark, self.lake, self.run_dir, self.result, problems, self.started)
+
+
+def _check_files(run: _Run, kept: list[_File], expectations_dir: Path) -> None:
+    """Before any parsing: every source has its suite, every file is usable (its encoding,
+    header and separator); otherwise the batch is rejected."""
+    sources = [(f.raw.name, f.raw.source) for f in kept]
+    missing = missing_suites(sources, run.suites, expectations_dir)
+    problems = list(missing.values())
+    for f in kept:
+        unusable = file_problems(f.raw.name, f.lines, f.parser)
+        _refuse(f, ([missing[f.raw.source]] if f.raw.source in missing else []) + unusable)
+        problems += unusable
+    if problems:
+        raise run.reject(problems)
+
+
+def _parse_files(run: _Run, kept: list[_File]) -> None:
+    """Each file's lines parsed (persisted) and counted; a header that fits none of its
+    file's lines rejects the batch."""
+    mismatches: list[str] = []
+    for f in kept:
+        began = time.monotonic()
+        f.parsed = parse_lines(f.lines, f.parser, f.raw.name).persist(StorageLevel.MEMORY_AND_DISK)
+        counts = count_lines(f.parsed, f.report, f.lines.total_lines)
+        mismatch = header_mismatch(f.raw.name, f.lines, f.parser, counts)
+        _refuse(f, mismatch)
+        mismatches += mismatch
+        run.result.timed("parse", began)
+        run.result.timed(f"parse:{f.raw.source}", began)
+    if mismatches:
+        raise run.reject(mismatches)
+
+
+def _validate_sources(run: _Run, kept: list[_File], sources: dict[str, _Source]) -> None:
+    """Each source's records (persisted, into ``sources``) validated by its suite, the Data
+    Docs built; a failed ``error`` rule rejects the batch."""
+    result = run.result
+    validator = Validator(run.run_dir, run.today)
+    for name in sorted({f.raw.source for f in kept}):
+        group = [f for f in kept if f.raw.source == name]
+        log.info("validating %s", name)
+        began = time.monotonic()
+        records = _records(group, run.suites[name]).persist(StorageLevel.MEMORY_AND_DISK)
+        outcomes, flagged = _validate(name, records, run.suites[name], validator, run.today)
+        sources[name] = _Source(group, records, flagged)
+        result.timed("validate", began)
+        result.timed(f"validate:{name}", began)
+        result.outcomes += outcomes
+        for f in group:
+            failed = [o.rule.severity for o in outcomes if not o.success]
+            f.report.dq_warnings, f.report.dq_errors = failed.count("warn"), failed.count("error")
+    result.data_docs = validator.build_docs()
+    failed = [
+        f"{o.source}: {o.rule.description} ({o.rule.name}: {o.unexpected_count} of "
+        f"{o.element_count} rows)"
+        for o in result.outcomes
+        if not o.success and o.rule.severity == "error"
+    ]
+    if failed:
+        for f in kept:
+            _refuse(f, [p for p in failed if p.startswith(f"{f.raw.source}: ")])
+        raise run.reject(failed)
+
+
+def _commit(run: _Run, sources: dict[str, _Source], force: bool) -> None:
+    """Each source's accepted records into its bronze table, then the batch's books: the
+    quarantine, the data-quality results, the files of ``ops/ingest_runs``."""
+    spark, lake, batch_id, result = run.spark, run.lake, run.batch_id, run.result
+    stamp = F.lit(run.started).cast("timestamp")
+    quarantine = []
+    for name, source in sources.items():
+        log.info("committing %s", name)
+        began = time.monotonic()
+        _account(source)
+        derived = set(run.suites[name].derive)
+        quarantine.append(_commit_source(lake, batch_id, name, source, stamp, derived))
+        result.timed("commit", began)
+        result.timed(f"commit:{name}", began)
+    began = time.monotonic()
+    if force:  # a source no longer delivered in this batch loses the batch's old rows
+        for name in set(PARSERS) - set(sources):
+            books.delete_batch(spark, lake.bronze(name), batch_id)
+    empty = spark.createDataFrame([], books.QUARANTINE_SCHEMA)
+    books.replace_batch(reduce(DataFrame.unionByName, quarantine, empty), lake.quarantine, batch_id)
+    books.write_dq(spark, lake.dq_results, batch_id, result.outcomes, run.started)
+    books.write_runs(spark, lake.ingest_runs, batch_id, result.files, run.started)
+    result.timed("commit", began)
+
+
 def ingest_batch(
     spark: SparkSession,
     lake: Lake,
@@ -355,14 +459,13 @@ def ingest_batch(
     force: bool = False,
     today: dt.date | None = None,
 ) -> BatchResult:
-    today = today or dt.date.today()
-    suites = load_suites(expectations_dir)
+    """Steps: read the files, check them, parse, validate, commit; a rejected batch commits
+    nothing but its files' entries in ``ops/ingest_runs`` and its run report."""
     started = dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
     # the process id keeps two runs started in the same second apart
     run_dir = runs_dir / "ingest" / batch_id / f"{started:%Y%m%dT%H%M%S}-{os.getpid()}"
-    stamp = F.lit(started).cast("timestamp")
+    suites = load_suites(expectations_dir)
     previous = books.previous_runs(spark, lake.ingest_runs)
-
     _check_order(previous, batch_id, force)
     began = time.monotonic()
     files, unknown = _read(spark, raw_dir)
@@ -371,82 +474,14 @@ def ingest_batch(
     if _already(previous, batch_id, files, force):
         result.already_ingested = True
         return result
+    run = _Run(spark, lake, batch_id, run_dir, started, today or dt.date.today(), suites, result)
     kept = _without_duplicates(files, _known_files(previous, batch_id))
-    # every source ingested is checked: one without a suite stops the batch
-    missing = missing_suites([(f.raw.name, f.raw.source) for f in kept], suites, expectations_dir)
-    problems = list(missing.values())
-    for f in kept:
-        unusable = file_problems(f.raw.name, f.lines, f.parser)
-        _refuse(f, ([missing[f.raw.source]] if f.raw.source in missing else []) + unusable)
-        problems += unusable
-    if problems:
-        raise _reject(spark, lake, run_dir, result, problems, started)
-
+    _check_files(run, kept, expectations_dir)
     sources: dict[str, _Source] = {}
-    mismatches: list[str] = []  # headers that fit none of their file's lines
     try:
-        for f in kept:
-            began = time.monotonic()
-            parsed = parse_lines(f.lines, f.parser, f.raw.name)
-            f.parsed = parsed.persist(StorageLevel.MEMORY_AND_DISK)
-            counts = count_lines(f.parsed, f.report, f.lines.total_lines)
-            mismatch = header_mismatch(f.raw.name, f.lines, f.parser, counts)
-            _refuse(f, mismatch)
-            mismatches += mismatch
-            result.timed("parse", began)
-            result.timed(f"parse:{f.raw.source}", began)
-        if mismatches:
-            raise _reject(spark, lake, run_dir, result, mismatches, started)
-        validator = Validator(run_dir, today)
-        for name in sorted({f.raw.source for f in kept}):
-            group = [f for f in kept if f.raw.source == name]
-            log.info("validating %s", name)
-            began = time.monotonic()
-            records = _records(group, suites[name]).persist(StorageLevel.MEMORY_AND_DISK)
-            outcomes, flagged = _validate(name, records, suites[name], validator, today)
-            sources[name] = _Source(group, records, flagged)
-            result.timed("validate", began)
-            result.timed(f"validate:{name}", began)
-            result.outcomes += outcomes
-            for f in group:
-                f.report.dq_warnings = sum(
-                    not o.success and o.rule.severity == "warn" for o in outcomes
-                )
-                f.report.dq_errors = sum(
-                    not o.success and o.rule.severity == "error" for o in outcomes
-                )
-        result.data_docs = validator.build_docs()
-        failed = [
-            f"{o.source}: {o.rule.description} ({o.rule.name}: {o.unexpected_count} of "
-            f"{o.element_count} rows)"
-            for o in result.outcomes
-            if not o.success and o.rule.severity == "error"
-        ]
-        if failed:
-            for f in kept:
-                _refuse(f, [p for p in failed if p.startswith(f"{f.raw.source}: ")])
-            raise _reject(spark, lake, run_dir, result, failed, started)
-
-        quarantine = []
-        for name, source in sources.items():
-            log.info("committing %s", name)
-            began = time.monotonic()
-            _account(source)
-            derived = set(suites[name].derive)
-            quarantine.append(_commit_source(lake, batch_id, name, source, stamp, derived))
-            result.timed("commit", began)
-            result.timed(f"commit:{name}", began)
-        began = time.monotonic()
-        if force:  # a source no longer delivered in this batch loses the batch's old rows
-            for name in set(PARSERS) - set(sources):
-                books.delete_batch(spark, lake.bronze(name), batch_id)
-        empty = spark.createDataFrame([], books.QUARANTINE_SCHEMA)
-        books.replace_batch(
-            reduce(DataFrame.unionByName, quarantine, empty), lake.quarantine, batch_id
-        )
-        books.write_dq(spark, lake.dq_results, batch_id, result.outcomes, started)
-        books.write_runs(spark, lake.ingest_runs, batch_id, result.files, started)
-        result.timed("commit", began)
+        _parse_files(run, kept)
+        _validate_sources(run, kept, sources)
+        _commit(run, sources, force)
     finally:
         for f in kept:
             if f.parsed is not None:
