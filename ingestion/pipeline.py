@@ -407,9 +407,9 @@ def _validate_sources(run: _Run, kept: list[_File], sources: dict[str, _Source])
         result.timed("validate", began)
         result.timed(f"validate:{name}", began)
         result.outcomes += outcomes
+        broken = [o.rule.severity for o in outcomes if not o.success]
         for f in group:
-            failed = [o.rule.severity for o in outcomes if not o.success]
-            f.report.dq_warnings, f.report.dq_errors = failed.count("warn"), failed.count("error")
+            f.report.dq_warnings, f.report.dq_errors = broken.count("warn"), broken.count("error")
     result.data_docs = validator.build_docs()
     failed = [
         f"{o.source}: {o.rule.description} ({o.rule.name}: {o.unexpected_count} of "

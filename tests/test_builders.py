@@ -204,16 +204,29 @@ def test_a_fiscal_year_is_known_after_the_filing_lag(spark) -> None:
     ]
 
 
+def panel_settings(**changes) -> PanelSettings:
+    """The panel's settings of these tests: an 18-month horizon, 10 employees in the last 12
+    months, no exclusion, one partition; ``changes`` on top."""
+    defaults = {
+        "start_index": 0,
+        "last_index": 100,
+        "horizon_months": 18,
+        "min_employees": 10,
+        "lookback_months": 12,
+        "excluded_naf_sections": (),
+        "public_legal_prefixes": (),
+        "partitions": 1,
+    }
+    return PanelSettings(**{**defaults, **changes})
+
+
 # --- population ------------------------------------------------------------------------------
 
 
 def test_population_edges() -> None:
-    settings = PanelSettings(
+    settings = panel_settings(
         start_index=0,
         last_index=100,
-        horizon_months=18,
-        min_employees=10,
-        lookback_months=12,
         excluded_naf_sections=("O", "P"),
         public_legal_prefixes=("4", "7"),
         partitions=2,
@@ -422,16 +435,7 @@ def test_sector_zscores_standardise_within_the_division_and_month() -> None:
 def test_targets_label_the_first_opening_within_the_horizon(spark) -> None:
     """Label: a first opening in months m+1 .. m+18; strong signal: already opened (this month
     included); the horizon complete when m+18 is inside the data (up to month 118 here)."""
-    s = PanelSettings(
-        start_index=90,
-        last_index=118,
-        horizon_months=18,
-        min_employees=10,
-        lookback_months=12,
-        excluded_naf_sections=(),
-        public_legal_prefixes=(),
-        partitions=1,
-    )
+    s = panel_settings(start_index=90, last_index=118)
     rows = [(100, None), (100, 101), (100, 118), (100, 119), (100, 100), (100, 90), (101, None)]
     frame = spark.createDataFrame(rows, "m int, opening int")
     computed = targets(F.col("m"), F.col("opening"), s)
