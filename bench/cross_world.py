@@ -30,6 +30,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench import harness
 from bench.harness import PEER_PANEL, ROOT, check, machine, run_job, run_summary, save
 
 WORK = ROOT / "work" / "bench" / "cross_world"
@@ -42,11 +43,11 @@ def world_b(scale: str) -> Path:
         return folder
     shutil.rmtree(folder, ignore_errors=True)
     print(f"world B ({scale}, seed 2): generate, ingest, panel ...", flush=True)
-    check(run_job(["jobs/generate.py", "--establishments", n, "--months", months, "--seed", "2",
-                   "--out", str(folder / "raw"), "--truth", str(folder / "truth")]), "generate")  # fmt: skip
+    check(
+        harness.generate(folder / "raw", n, months, 2, "--truth", str(folder / "truth")), "generate"
+    )
     lake = str(folder / "lake")
-    check(run_job(["jobs/ingest.py", "--raw", str(folder / "raw"), "--batch", "b", "--lake", lake]),
-          "ingest")  # fmt: skip
+    check(harness.ingest(folder / "raw", lake, "b"), "ingest")
     check(run_job(["jobs/panel.py", "--lake", lake, "--full"]), "panel")
     return folder
 

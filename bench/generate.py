@@ -14,7 +14,7 @@ import json
 import shutil
 import sys
 
-from bench.harness import ROOT, machine, run_job, run_summary, save
+from bench.harness import ROOT, generate, machine, run_summary, save
 
 WORK = ROOT / "work" / "bench" / "generate"
 
@@ -32,8 +32,7 @@ def main() -> None:
         out = WORK / f"{n}x{months}" / "raw"
         shutil.rmtree(out.parent, ignore_errors=True)
         print(f"generating {n} x {months} ...", flush=True)
-        run = run_job(["jobs/generate.py", "--establishments", str(n), "--months", str(months),
-                       "--seed", "1", "--out", str(out)])  # fmt: skip
+        run = generate(out, n, months)
         if run.returncode != 0:
             sys.exit(f"generate failed for {scale}:\n{run.stderr[-4000:]}")
         manifest = json.loads((out / "manifest.json").read_text())

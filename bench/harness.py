@@ -91,6 +91,17 @@ def check(run: Run | subprocess.CompletedProcess, what: str):
     return run
 
 
+def generate(raw: Path, establishments: int, months: int, seed: int = 1, *extra: str) -> Run:
+    """``jobs/generate.py`` into ``raw`` (a world of ``establishments`` x ``months``), timed."""
+    return run_job(["jobs/generate.py", "--establishments", str(establishments), "--months",
+                    str(months), "--seed", str(seed), "--out", str(raw), *extra])  # fmt: skip
+
+
+def ingest(raw: Path, lake: Path | str, batch: str = "bench") -> Run:
+    """``jobs/ingest.py`` of the delivery ``raw`` into ``lake`` as batch ``batch``, timed."""
+    return run_job(["jobs/ingest.py", "--raw", str(raw), "--batch", batch, "--lake", str(lake)])
+
+
 def machine() -> dict:
     return {
         "cpus": os.cpu_count(),

@@ -15,7 +15,7 @@ import json
 import shutil
 import sys
 
-from bench.harness import ROOT, machine, run_job, run_summary, save
+from bench.harness import ROOT, generate, ingest, machine, run_summary, save
 
 WORK = ROOT / "work" / "bench" / "ingest"
 
@@ -32,13 +32,11 @@ def main() -> None:
         folder = WORK / scale
         shutil.rmtree(folder, ignore_errors=True)
         print(f"generating {scale} ...", flush=True)
-        gen = run_job(["jobs/generate.py", "--establishments", str(n), "--months", str(months),
-                       "--seed", "1", "--out", str(folder / "raw")])  # fmt: skip
+        gen = generate(folder / "raw", n, months)
         if gen.returncode != 0:
             sys.exit(gen.stderr[-3000:])
         print(f"ingesting {scale} ...", flush=True)
-        run = run_job(["jobs/ingest.py", "--raw", str(folder / "raw"), "--batch", "bench",
-                       "--lake", str(folder / "lake")])  # fmt: skip
+        run = ingest(folder / "raw", folder / "lake")
         if run.returncode != 0:
             sys.exit(run.stdout[-3000:] + run.stderr[-3000:])
         report_path = next(line.split(maxsplit=1)[1] for line in run.stdout.splitlines()

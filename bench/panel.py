@@ -15,6 +15,7 @@ import json
 import re
 import shutil
 
+from bench import harness
 from bench.harness import RESULTS, ROOT, check, machine, run_job, run_summary, save
 
 WORK = ROOT / "work" / "bench" / "panel"
@@ -54,14 +55,8 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
         lake = str(folder / "lake")
         print(f"{scale}: generating and ingesting ...", flush=True)
-        check(run_job(["jobs/generate.py", "--establishments", str(n), "--months", str(months),
-                       "--seed", "1", "--out", str(folder / "raw")]), "generate")  # fmt: skip
-        check(
-            run_job(
-                ["jobs/ingest.py", "--raw", str(folder / "raw"), "--batch", "bench", "--lake", lake]
-            ),
-            "ingest",
-        )
+        check(harness.generate(folder / "raw", n, months), "generate")
+        check(harness.ingest(folder / "raw", lake), "ingest")
         print(f"{scale}: panel ...", flush=True)
         run = run_job(["jobs/panel.py", "--lake", lake, "--full"])
         check(run, "panel")

@@ -23,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench import harness
 from bench.harness import PEER_PANEL, ROOT, check, machine, run_job, run_summary, save
 from bench.panel import panel_figures
 
@@ -67,9 +68,7 @@ def main() -> None:
     raw = Path(args.raw) if args.raw else folder / "raw"
     if not args.raw and not (raw / "manifest.json").exists():
         print(f"{args.scale}: generating ...", flush=True)
-        check(run_job(["jobs/generate.py", "--establishments", str(n), "--months", str(months),
-                       "--seed", "1", "--bad-line-rate", "0", "--out", str(raw)]),
-              "generate")  # fmt: skip
+        check(harness.generate(raw, n, months, 1, "--bad-line-rate", "0"), "generate")
     lake = folder / "lake"
     shutil.rmtree(lake, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
@@ -77,8 +76,7 @@ def main() -> None:
     print(f"{args.scale}: the peer (DuckDB, {args.threads} threads) ...", flush=True)
     peer = run_peer(raw, folder / "peer_panel.parquet", args.threads)
     print(f"{args.scale}: our ingest ...", flush=True)
-    ingest = run_job(["jobs/ingest.py", "--raw", str(raw), "--batch", "bench", "--lake", str(lake)])
-    check(ingest, "ingest")
+    ingested = check(harness.ingest(raw, lake), "ingest")
     print(f"{args.scale}: our panel ...", flush=True)
     panel = run_job(["jobs/panel.py", "--lake", str(lake), "--full"])
     check(panel, "panel")
@@ -92,12 +90,12 @@ def main() -> None:
         "scale": args.scale,
         "machine": machine(),
         "peer": peer,
-        "ingest": run_summary(ingest),
+        "ingest": run_summary(ingested),
         "panel": {**run_summary(panel), **figures},
         "ratios": {
             "panel_from_bronze": round(ours_panel / peer_panel, 2),
             "panel_job_wall": round(panel.seconds / peer_panel, 2),
-            "raw_to_panel": round((ingest.seconds + panel.seconds) / peer["total_seconds"], 2),
+            "raw_to_panel": round((ingested.seconds + panel.seconds) / peer["total_seconds"], 2),
         },
     }
     r = result["ratios"]
@@ -110,7 +108,7 @@ def main() -> None:
         f"| peer: read/parse | {stages.get('read_parse', 0):.0f} |",
         f"| peer: monthly series + features + write | {peer_panel:.0f} |",
         f"| peer: whole run | {peer['total_seconds']:.0f} |",
-        f"| ours: ingest job (wall) | {ingest.seconds:.0f} |",
+        f"| ours: ingest job (wall) | {ingested.seconds:.0f} |",
         f"| ours: panel job (wall) | {panel.seconds:.0f} |",
         f"| ours: silver + gold (in the panel job) | {ours_panel:.0f} |", "",
         f"Rows: peer {peer['rows']:,} x {peer['variables']} variables; ours "

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from functools import cache
 
 from features import builders as B
+from features.series import FIGURES, SOURCE_SERIES
 
 GROUPS = (
     "social_debt",
@@ -39,55 +40,7 @@ class Variable:
     reference: bool = False  # in the reference system's standard set (~36 inputs)
 
 
-@dataclass(frozen=True)
-class Series:
-    name: str
-    group: str
-    label: str  # what the value is, for descriptions
-    kind: str  # level | flow | rate | flag
-
-
-# Series of events: no record for a month means none happened (0), not "unknown".
-ZERO_WHEN_ABSENT = (
-    "dette_part_ouvriere",
-    "dette_part_patronale",
-    "nb_ecarts_ouverts",
-    "ap_heures_autorisees",
-    "ap_effectif_autorise",
-    "ap_demandes_en_cours",
-    "ap_heures_consommees",
-    "ap_montant_consomme",
-    "ap_effectif_consomme",
-    "delai_en_cours",
-    "delai_montant",
-    "delai_duree_jours",
-    "ccsf_en_cours",
-    "ccsf_refus",
-)
-
-
-# --- monthly series ------------------------------------------------------------------------------
-
-SOURCE_SERIES = (
-    Series("dette_part_ouvriere", "social_debt", "employee share of the social debt in force (euros)", "level"),
-    Series("dette_part_patronale", "social_debt", "employer share of the social debt in force (euros)", "level"),
-    Series("nb_ecarts_ouverts", "social_debt", "number of open debt gaps", "level"),
-    Series("cotisation_due", "social_debt", "social contributions due for the month (euros)", "flow"),
-    Series("cotisation_payee", "social_debt", "social contributions paid for the month (euros)", "flow"),
-    Series("effectif", "headcount", "establishment headcount", "level"),
-    Series("effectif_entreprise", "headcount", "company headcount", "level"),
-    Series("ap_heures_autorisees", "partial_activity", "partial-activity hours authorised in force for the month", "level"),
-    Series("ap_effectif_autorise", "partial_activity", "employees authorised for partial activity", "level"),
-    Series("ap_demandes_en_cours", "partial_activity", "partial-activity requests in force", "flow"),
-    Series("ap_heures_consommees", "partial_activity", "partial-activity hours consumed", "flow"),
-    Series("ap_montant_consomme", "partial_activity", "partial-activity allowance consumed (euros)", "flow"),
-    Series("ap_effectif_consomme", "partial_activity", "employees in partial activity", "flow"),
-    Series("delai_en_cours", "payment_delays", "a payment-delay agreement is in force", "flag"),
-    Series("delai_montant", "payment_delays", "amount of the payment-delay agreements in force (euros)", "step"),
-    Series("delai_duree_jours", "payment_delays", "length of the agreement in force (days)", "step"),
-    Series("ccsf_en_cours", "payment_delays", "a CCSF settlement plan is open or approved", "flag"),
-    Series("ccsf_refus", "payment_delays", "the last CCSF decision was a refusal", "event"),
-)  # fmt: skip
+# --- monthly series (declared in features/series.py) ---------------------------------------
 
 # (name, builder, inputs, group, label, kind)
 DERIVED_SERIES = (
@@ -169,23 +122,6 @@ SECTOR_ZSCORES = (
 
 # --- yearly financial figures (DGFiP), as known at the month ------------------------------------
 
-FIGURES = (
-    ("ca", "turnover (euros)"), ("ebe", "EBITDA (euros)"), ("va", "value added (euros)"),
-    ("endettement_net", "net debt (euros)"), ("bfr", "working capital requirement (euros)"),
-    ("tresorerie", "cash (euros)"), ("actif_circulant", "operating current assets (euros)"),
-    ("passif_circulant", "operating current liabilities (euros)"),
-    ("actif_circulant_hors_expl", "non-operating current assets (euros)"),
-    ("passif_circulant_hors_expl", "non-operating current liabilities (euros)"),
-    ("jours_clients", "customer payment days"), ("jours_fournisseurs", "supplier payment days"),
-    ("endettement_terme", "term debt ratio"), ("rentabilite_economique", "economic profitability"),
-    ("salaires", "payroll (euros)"), ("charges_sociales", "social charges (euros)"),
-    ("dotations", "allocations to provisions (euros)"), ("stocks_marchandises", "stocks of goods (euros)"),
-    ("stocks_matieres", "stocks of raw materials (euros)"), ("nb_personnes", "staff declared"),
-    ("capital", "share capital (euros)"), ("capitaux_propres", "equity (euros)"),
-    ("taux_investissement", "investment rate (investment / turnover)"),
-    ("solidite_financiere", "financial solidity ratio"), ("caf", "cash flow (CAF, euros)"),
-    ("liquidite", "quick ratio"),
-)  # fmt: skip
 # ratios computed from the figures: (name, numerator(s), denominator, label)
 FIN_RATIOS = (
     ("dette_nette_caf", ("endettement_net",), "caf", "net debt / cash flow"),
@@ -230,9 +166,9 @@ CONTEXT = (
 
 def _monthly() -> list[Variable]:
     out: list[Variable] = []
-    labels = {s.name: (s.label, s.kind, s.group) for s in SOURCE_SERIES}
+    labels = {s.name: (s.text, s.kind, s.group) for s in SOURCE_SERIES}
     for s in SOURCE_SERIES:
-        out.append(Variable(s.name, "source", s.group, s.label[0].upper() + s.label[1:],
+        out.append(Variable(s.name, "source", s.group, s.text[0].upper() + s.text[1:],
                             reference=s.name in REFERENCE_MONTHLY))  # fmt: skip
     for name, builder, inputs, group, label, kind in DERIVED_SERIES:
         args = (12,) if builder == "rolling_mean" else ()
@@ -263,7 +199,7 @@ def _monthly() -> list[Variable]:
 
 def _financial() -> list[Variable]:
     out: list[Variable] = []
-    for figure, label in FIGURES:
+    for figure, label in [(f.name, f.label) for f in FIGURES]:
         for suffix, when in YEARS:
             out.append(Variable(f"fin_{figure}{suffix}", "source", "financial_health",
                                 f"{label[0].upper() + label[1:]}, {when}",
@@ -279,8 +215,8 @@ def _financial() -> list[Variable]:
                                 f"{label[0].upper() + label[1:]}, {when}",
                                 (top[0], f"fin_{denominator}{suffix}"),
                                 reference=suffix == "" and name in REFERENCE_FINANCIAL))  # fmt: skip
-    labels = {f: lbl for f, lbl in FIGURES} | {r[0]: r[3] for r in FIN_RATIOS}
-    for name in [f for f, _ in FIGURES] + [r[0] for r in FIN_RATIOS]:
+    labels = {f.name: f.label for f in FIGURES} | {r[0]: r[3] for r in FIN_RATIOS}
+    for name in [f.name for f in FIGURES] + [r[0] for r in FIN_RATIOS]:
         out.append(Variable(f"fin_{name}_evolution", "ratio", "financial_health",
                             f"{labels[name][0].upper() + labels[name][1:]}: last year / the year before",
                             (f"fin_{name}", f"fin_{name}_n1")))  # fmt: skip

@@ -25,16 +25,10 @@ from functools import reduce
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from features.series import MONTHLY_TABLES
 from features.silver import MONTH_INDEX
 
-MONTHLY = (
-    "headcount",
-    "contributions",
-    "debt",
-    "company_headcount",
-    "partial_activity",
-    "payment_delays",
-)
+MONTHLY = MONTHLY_TABLES  # the silver tables of monthly series (features/series.py)
 # the monthly tables whose rows make an establishment's panel rows (population: reported)
 REPORTED = ("headcount", "contributions")
 

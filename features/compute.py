@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from features import builders as B
-from features.catalog import ZERO_WHEN_ABSENT, Variable
+from features.catalog import Variable
+from features.series import ZERO_WHEN_ABSENT
 
 DESCRIPTIVE = (
     "code_naf",

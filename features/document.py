@@ -12,6 +12,7 @@ from collections import Counter
 
 from common.config import PROJECT_ROOT
 from features.catalog import GROUPS, catalog, model_features, reference_set, version
+from features.explain import computed_by, starts_from
 
 TARGET = PROJECT_ROOT / "docs" / "variables.md"
 
@@ -32,6 +33,14 @@ def render() -> str:
         "Every window variable reads only the establishment's months up to the row's month "
         "(calendar months: a month without a row is a gap). Builders: `features/builders.py`.",
         "",
+        "*computed by* names the function (`builders.*`, `compute.*` in `features/`; a source "
+        "variable's silver table in `features/silver.py`, or the panel's join in "
+        "`features/panel.py`); *starts from* lists the silver columns (`table.column`) it is "
+        "computed from. The whole derivation of one variable, down to the raw file, its "
+        "parser and each function's file and line: `python -m features.explain NAME` (or "
+        "`./spark-submit.sh jobs/panel.py --explain NAME`). Source series are declared once, "
+        "in `features/series.py`.",
+        "",
         "| group | variables |",
         "| --- | --- |",
         *[f"| {g} | {counts[g]} |" for g in GROUPS],
@@ -41,15 +50,16 @@ def render() -> str:
             "",
             f"## {group}",
             "",
-            "| variable | builder | inputs | reference | description |",
-            "| --- | --- | --- | --- | --- |",
+            "| variable | builder | inputs | computed by | starts from | reference | description |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
         ]
         for v in variables:
             if v.group == group:
                 builder = v.builder + (f"({', '.join(map(str, v.args))})" if v.args else "")
                 lines.append(
-                    f"| `{v.name}` | {builder} | {', '.join(v.inputs)} | "
-                    f"{'yes' if v.reference else ''} | {v.description} |"
+                    f"| `{v.name}` | {builder} | {', '.join(v.inputs)} | `{computed_by(v)}` | "
+                    f"{', '.join(starts_from(v.name))} | {'yes' if v.reference else ''} | "
+                    f"{v.description} |"
                 )
     return "\n".join(lines) + "\n"
 

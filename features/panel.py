@@ -15,6 +15,8 @@ How the plan stays small and shuffles few times:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import reduce
 
 import pandas as pd
@@ -35,29 +37,12 @@ from common.months import first_day_column, index_column
 from features import builders as B
 from features.catalog import catalog
 from features.compute import DESCRIPTIVE, PanelSettings, compute_chunk, sector_inputs
-from features.silver import MONTH_INDEX, SECTIONS
+from features.series import MONTHLY_TABLES, columns_of
+from features.silver import MONTH_INDEX, SECTIONS, combined
 
 KEYS = ("siren", "siret", MONTH_INDEX)
-MONTHLY = {  # silver table -> its series columns
-    "contributions": ("cotisation_due", "cotisation_payee"),
-    "debt": ("dette_part_ouvriere", "dette_part_patronale", "nb_ecarts_ouverts"),
-    "headcount": ("effectif",),
-    "partial_activity": (
-        "ap_heures_autorisees",
-        "ap_effectif_autorise",
-        "ap_demandes_en_cours",
-        "ap_heures_consommees",
-        "ap_montant_consomme",
-        "ap_effectif_consomme",
-    ),
-    "payment_delays": (
-        "delai_en_cours",
-        "delai_montant",
-        "delai_duree_jours",
-        "ccsf_en_cours",
-        "ccsf_refus",
-    ),
-}
+# silver table -> its series columns (features/series.py); the company headcount joins apart
+MONTHLY = {t: columns_of(t) for t in MONTHLY_TABLES if t != "company_headcount"}
 
 
 def monthly_sources(silver: dict[str, DataFrame], partitions: int) -> DataFrame:
@@ -66,7 +51,7 @@ def monthly_sources(silver: dict[str, DataFrame], partitions: int) -> DataFrame:
     for name, columns in MONTHLY.items():
         frame = silver[name]
         if "numero_compte" in frame.columns:  # several accounts may serve one establishment
-            frame = frame.groupBy("siret", MONTH_INDEX).agg(*[F.sum(c).alias(c) for c in columns])
+            frame = frame.groupBy("siret", MONTH_INDEX).agg(*combined(name))
         frames.append(frame.select("siret", MONTH_INDEX, *columns))
     union = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
     union = union.withColumn("siren", F.substring("siret", 1, 9)).repartition(partitions, "siren")
@@ -218,11 +203,10 @@ def targets(month: Column, first_opening: Column, s: PanelSettings) -> dict[str,
     }
 
 
-def build_panel(silver: dict[str, DataFrame], s: PanelSettings) -> DataFrame:
-    """The gold panel: population rows, every variable, the targets (``gold_schema()``)."""
+def panel_rows(base: DataFrame, stats: pd.DataFrame, s: PanelSettings) -> DataFrame:
+    """The gold panel (``gold_schema()``) from its base frame and the sector statistics:
+    population rows, every variable, the targets. Pure: nothing is read, cached or run."""
     variables = catalog()
-    base = base_frame(silver, s).persist(StorageLevel.MEMORY_AND_DISK)
-    stats = sector_statistics(base, s)
     rows = base.mapInPandas(chunks(lambda c: compute_chunk(c, variables, s, stats)), panel_schema())
     derived = {
         "periode": first_day_column(F.col(MONTH_INDEX)),
@@ -231,3 +215,15 @@ def build_panel(silver: dict[str, DataFrame], s: PanelSettings) -> DataFrame:
     # ``to`` orders, casts and comments the 868 columns in one call to the JVM (a select of
     # 868 cast-and-alias columns built in Python took ~4 s of round trips per panel)
     return rows.withColumns(derived).to(gold_schema())
+
+
+@contextmanager
+def building_panel(silver: dict[str, DataFrame], s: PanelSettings) -> Iterator[DataFrame]:
+    """The gold panel of ``panel_rows``, to write inside the block. Its base frame is read
+    twice (the sector statistics, a small table brought to the driver: divisions x months;
+    then the variables), so it is cached for the block and released when the block ends."""
+    base = base_frame(silver, s).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        yield panel_rows(base, sector_statistics(base, s), s)
+    finally:
+        base.unpersist()

@@ -32,7 +32,7 @@ from features.incremental import (
     settings_key,
     update_targets,
 )
-from features.panel import build_panel, gold_schema
+from features.panel import building_panel, gold_schema
 from ingestion import current as current_module
 from ingestion.current import current_records
 from parsers.registry import PARSERS
@@ -280,27 +280,17 @@ def write_months(
     spark: SparkSession, lake: Lake, silver: dict[str, DataFrame], s: PanelSettings, plan: Plan
 ) -> PlanReport:
     """Rebuild months ``plan.first`` .. ``plan.last`` of the panel (all of it: a full run)."""
-    panel = build_panel(silver, replace(s, emit_from=plan.first))
-    if plan.mode == "range":
-        panel = panel.where(F.col("month_index") <= plan.last)
-    report = plan_report(panel)
-    log.info("panel plan: %s", report)
-    if plan.mode == "full" or not delta_io.exists(spark, lake.panel):
-        delta_io.write(
-            panel,
-            lake.panel,
-            partition_by=["periode"],
-            overwrite_schema=True,
-            optimize_write=True,
-            properties=PANEL_PROPERTIES,
-        )
-    else:
-        where = f"periode >= '{months.first_day(plan.first)}'"
-        where += f" AND periode <= '{months.first_day(plan.last)}'"
-        delta_io.write(
-            panel, lake.panel, partition_by=["periode"], replace_where=where, optimize_write=True
-        )
-    spark.catalog.clearCache()  # the panel's cached inputs
+    with building_panel(silver, replace(s, emit_from=plan.first)) as panel:
+        if plan.mode == "range":
+            panel = panel.where(F.col("month_index") <= plan.last)
+        report = plan_report(panel)
+        log.info("panel plan: %s", report)
+        if plan.mode == "full" or not delta_io.exists(spark, lake.panel):
+            how = {"overwrite_schema": True, "properties": PANEL_PROPERTIES}
+        else:
+            first, last = months.first_day(plan.first), months.first_day(plan.last)
+            how = {"replace_where": f"periode >= '{first}' AND periode <= '{last}'"}
+        delta_io.write(panel, lake.panel, partition_by=["periode"], optimize_write=True, **how)
     return report
 
 

@@ -22,41 +22,19 @@ from pyspark.sql import functions as F
 from common.geo import DEPARTEMENTS
 from common.months import index_column
 from common.naf import SECTION_OF_DIVISION
-from parsers.formats import AF_FIGURES, DIRCO_FIGURES, INDMAP_FIGURES
+from features.series import FIGURE_COLUMNS, SOURCES_OF_FIGURES, series_of
 
 MONTH_INDEX = "month_index"  # months since January 2000 (0 = 2000-01)
 CCSF_HOLDS_MONTHS = 24
 
-# DGFiP columns -> figure names of the catalog
-FIGURE_COLUMNS = {
-    "mnt_af_ca": "ca",
-    "mnt_af_sig_ebe_ret": "ebe",
-    "mnt_af_sig_va_ret": "va",
-    "mnt_af_endettement_net": "endettement_net",
-    "mnt_af_bfonc_bfr": "bfr",
-    "mnt_af_bfonc_tresorerie": "tresorerie",
-    "mnt_af_bfonc_actif_circ_expl": "actif_circulant",
-    "mnt_af_bfonc_passif_circ_expl": "passif_circulant",
-    "mnt_af_bfonc_actif_circ_h_expl": "actif_circulant_hors_expl",
-    "mnt_af_bfonc_passif_circ_h_expl": "passif_circulant_hors_expl",
-    "nbr_af_jours_creance_cli": "jours_clients",
-    "nbr_af_jours_reglt_fourn": "jours_fournisseurs",
-    "rto_af_endettement_a_terme": "endettement_terme",
-    "rto_af_rent_eco": "rentabilite_economique",
-    "d_cr_250_expl_salaire": "salaires",
-    "d_cr_252_expl_ch_soc": "charges_sociales",
-    "d_cr_260_expl_dt_syndic": "dotations",
-    "d_actf_stk_march_net": "stocks_marchandises",
-    "d_actf_stk_mat1e_net": "stocks_matieres",
-    "d_dvs_376_nbr_pers": "nb_personnes",
-    "d_passf_120_k": "capital",
-    "d_passf_142_k_propres": "capitaux_propres",
-    "rto_invest_ca": "taux_investissement",
-    "rto_af_solidite_financiere": "solidite_financiere",
-    "rto_6": "caf",
-    "rto_56": "liquidite",
-}
 SECTIONS = "ABCDEFGHIJKLMNOPQRSTU"
+
+
+def combined(table: str) -> list[Column]:
+    """Aggregates combining the records of one month into each series of ``table``, as the
+    series declare (features/series.py: sum, or max for flags and lengths)."""
+    how = {"sum": F.sum, "max": F.max}
+    return [how[s.combine](s.name).alias(s.name) for s in series_of(table)]
 
 
 def _months_between(first: Column, last: Column) -> Column:
@@ -181,19 +159,7 @@ def partial_activity(apdemande: DataFrame, apconso: DataFrame) -> DataFrame:
     return (
         requests.unionByName(consumed, allowMissingColumns=True)
         .groupBy("siret", MONTH_INDEX)
-        .agg(
-            *[
-                F.sum(c).alias(c)
-                for c in (
-                    "ap_heures_autorisees",
-                    "ap_effectif_autorise",
-                    "ap_demandes_en_cours",
-                    "ap_heures_consommees",
-                    "ap_montant_consomme",
-                    "ap_effectif_consomme",
-                )
-            ]
-        )
+        .agg(*combined("partial_activity"))
     )
 
 
@@ -231,13 +197,7 @@ def payment_delays(delai: DataFrame, ccsf: DataFrame) -> DataFrame:
     return (
         agreements.unionByName(plans, allowMissingColumns=True)
         .groupBy("siret", MONTH_INDEX)
-        .agg(
-            F.max("delai_en_cours").alias("delai_en_cours"),
-            F.sum("delai_montant").alias("delai_montant"),
-            F.max("delai_duree_jours").alias("delai_duree_jours"),
-            F.max("ccsf_en_cours").alias("ccsf_en_cours"),
-            F.max("ccsf_refus").alias("ccsf_refus"),
-        )
+        .agg(*combined("payment_delays"))
     )
 
 
@@ -275,10 +235,19 @@ def financials(
 ) -> DataFrame:
     """One row per company and fiscal year, with the two previous years and the month
     from which the year is known (``disponible``) until the next year is (``jusqua``)."""
+    figures_of = SOURCES_OF_FIGURES
     years = (
-        _most_complete(af, AF_FIGURES)
-        .join(_most_complete(indmap, INDMAP_FIGURES), ["siren", "date_fin_exercice"], "full")
-        .join(_most_complete(dirco, DIRCO_FIGURES), ["siren", "date_fin_exercice"], "full")
+        _most_complete(af, figures_of["declarations_af"])
+        .join(
+            _most_complete(indmap, figures_of["declarations_indmap"]),
+            ["siren", "date_fin_exercice"],
+            "full",
+        )
+        .join(
+            _most_complete(dirco, figures_of["ratios_dirco"]),
+            ["siren", "date_fin_exercice"],
+            "full",
+        )
     )
     figures = list(FIGURE_COLUMNS.values())
     ordered = Window.partitionBy("siren").orderBy("date_fin_exercice")

@@ -11,6 +11,9 @@ targets that new judgments or the closing horizon change. The first run, and one
 change of the catalog or of the panel settings, builds every month. --full rewrites every
 silver table and every month; with --from/--to only those months are replaced. Each run is
 recorded in <lake>/ops/panel_runs (months rewritten and why).
+
+--explain NAME prints how one variable is computed, from the raw file and its column through
+the silver table to the formula, with each function's file and line, and exits (no Spark).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import sys
 
 from common.cli import job_parser, month, start
 from common.lake import Lake
+from features import explain
 from features.catalog import catalog
 from features.pipeline import CatalogChanged, MissingInput, run_panel
 
@@ -45,6 +49,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="rewrite every silver table and every month, whatever changed",
     )
+    parser.add_argument(
+        "--explain",
+        metavar="NAME",
+        action="append",
+        help="print the derivation of variable NAME (repeatable) and exit, without Spark",
+    )
     args = parser.parse_args(argv)
     if args.full and (args.first or args.last):
         parser.error("--full rebuilds every month: it cannot be combined with --from/--to")
@@ -53,6 +63,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.explain:
+        explain.main(args.explain)
+        return
     settings, spark = start(args, "panel")
     lake = Lake.from_settings(settings)
     try:

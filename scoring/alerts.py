@@ -9,7 +9,7 @@ the names of the corrections applied.
 
 from __future__ import annotations
 
-from pyspark.sql import Column
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from common.config import CorrectionRule
@@ -42,6 +42,22 @@ def corrected(before: Column, rules: list[CorrectionRule]) -> tuple[Column, Colu
         else F.array().cast("array<string>")
     )
     return current, names
+
+
+def leveled(
+    scored: DataFrame, thresholds: dict[str, float], rules: list[CorrectionRule]
+) -> DataFrame:
+    """``scored`` (a ``score`` column) with its ``alert`` after the corrections, its
+    ``alert_before_corrections`` and the ``corrections`` applied, as ``gold/scores`` holds
+    them; ``rules`` as ``flags`` rewrites them."""
+    before = level(F.col("score"), thresholds["risque_fort"], thresholds["risque_modere"])
+    after, applied = corrected(before, rules)
+    return scored.select(
+        "*",
+        name(after).alias("alert"),
+        name(before).alias("alert_before_corrections"),
+        applied.alias("corrections"),
+    )
 
 
 def flags(rules: list[CorrectionRule]) -> tuple[list[Column], list[CorrectionRule]]:

@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from common import delta_io
-from common.config import Settings
+from common.config import ScoringSettings, Settings
 from common.lake import Lake
 from common.tracking import use_tracking
 from features.catalog import GROUPS
@@ -154,52 +154,28 @@ def score_period(
     alias: str = "champion",
     batch: str | None = None,
 ) -> ScoreRun:
+    """The period's establishments scored by the model ``alias``: scores, alert levels before
+    and after the expert corrections, explanations; merged into ``gold/scores``."""
     lake, cfg = Lake.from_settings(settings), settings.scoring
     day = f"{period}-01"
     model = load_model(settings, alias)
-    if not delta_io.exists(spark, lake.panel):
-        raise ScoringError(f"no panel in {lake.root}: build it first (jobs/panel.py)")
-    panel_version = delta_io.latest_version(spark, lake.panel)
-    panel = delta_io.read(spark, lake.panel, version=panel_version)  # the version recorded
-    rows = panel.where(F.col("periode") == F.lit(day).cast("date"))
-    if rows.limit(1).count() == 0:
-        span = panel.agg(F.min("periode"), F.max("periode")).first()
-        raise ScoringError(
-            f"period {period} is not in the panel (panel: {str(span[0])[:7]} to {str(span[1])[:7]})"
-        )
-    missing = [f for f in model.features if f not in panel.columns]
-    if missing:
-        raise ScoringError(
-            f"the panel lacks {len(missing)} variables of the model (e.g. {missing[:3]}): "
-            "rebuild the panel or retrain"
-        )
-
+    rows, panel_version = period_rows(spark, lake, period, model.features)
     began = time.monotonic()
-    flag_columns, rules_as_columns = alerts.flags(cfg.corrections)
-    rows = rows.select("*", *flag_columns)
-    keep = [*DESCRIPTIVE, *[r.condition for r in rules_as_columns]]
-    explainer = partial(
-        explanations, features=model.features, groups=model.groups, top=cfg.top_variables
-    )
-    scored = predict(rows, model.raw, model.features, keep, explain=(EXPLANATIONS, explainer))
-
-    fort, modere = model.thresholds["risque_fort"], model.thresholds["risque_modere"]
-    before = alerts.level(F.col("score"), fort, modere)
-    after, applied = alerts.corrected(before, rules_as_columns)
+    scored = scored_rows(rows, model, cfg)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
     result = scored.select(
         "siret",
         "siren",
         "periode",
         "score",
-        alerts.name(after).alias("alert"),
-        alerts.name(before).alias("alert_before_corrections"),
-        applied.alias("corrections"),
+        "alert",
+        "alert_before_corrections",
+        "corrections",
         "base_score",
         "macro_explanation",
         "micro_explanation",
-        F.lit(fort).alias("threshold_fort"),
-        F.lit(modere).alias("threshold_modere"),
+        F.lit(model.thresholds["risque_fort"]).alias("threshold_fort"),
+        F.lit(model.thresholds["risque_modere"]).alias("threshold_modere"),
         "code_naf",
         "code_departement",
         "code_region",
@@ -212,8 +188,55 @@ def score_period(
     )
     table.merge_period(spark, lake.scores, result, day)
     seconds = time.monotonic() - began
+    return counted(spark, lake, period, model, panel_version, seconds)
 
-    written = delta_io.read(spark, lake.scores).where(F.col("periode") == F.lit(day).cast("date"))
+
+def period_rows(
+    spark: SparkSession, lake: Lake, period: str, features: list[str]
+) -> tuple[DataFrame, int]:
+    """The panel's rows of the period, at the panel's latest version (returned, to be recorded);
+    a clear error when there is no panel, the period is not in it or the model's variables
+    are not."""
+    if not delta_io.exists(spark, lake.panel):
+        raise ScoringError(f"no panel in {lake.root}: build it first (jobs/panel.py)")
+    panel_version = delta_io.latest_version(spark, lake.panel)
+    panel = delta_io.read(spark, lake.panel, version=panel_version)  # the version recorded
+    rows = panel.where(F.col("periode") == F.lit(f"{period}-01").cast("date"))
+    if rows.limit(1).count() == 0:
+        span = panel.agg(F.min("periode"), F.max("periode")).first()
+        raise ScoringError(
+            f"period {period} is not in the panel (panel: {str(span[0])[:7]} to {str(span[1])[:7]})"
+        )
+    missing = [f for f in features if f not in panel.columns]
+    if missing:
+        raise ScoringError(
+            f"the panel lacks {len(missing)} variables of the model (e.g. {missing[:3]}): "
+            "rebuild the panel or retrain"
+        )
+    return rows, panel_version
+
+
+def scored_rows(rows: DataFrame, model: Model, cfg: ScoringSettings) -> DataFrame:
+    """``rows`` with their score, explanations, alert levels before and after the corrections
+    and the corrections applied."""
+    flag_columns, rules_as_columns = alerts.flags(cfg.corrections)
+    rows = rows.select("*", *flag_columns)
+    keep = [*DESCRIPTIVE, *[r.condition for r in rules_as_columns]]
+    explainer = partial(
+        explanations, features=model.features, groups=model.groups, top=cfg.top_variables
+    )
+    scored = predict(rows, model.raw, model.features, keep, explain=(EXPLANATIONS, explainer))
+    return alerts.leveled(scored, model.thresholds, rules_as_columns)
+
+
+def counted(
+    spark: SparkSession, lake: Lake, period: str, model: Model, panel_version: int, seconds: float
+) -> ScoreRun:
+    """The period's rows as written: alert counts by level, before and after the corrections,
+    and how often each correction applied."""
+    written = delta_io.read(spark, lake.scores).where(
+        F.col("periode") == F.lit(f"{period}-01").cast("date")
+    )
     counts = written.groupBy("alert").count().collect()
     before_counts = written.groupBy("alert_before_corrections").count().collect()
     applied_counts = (

@@ -145,17 +145,6 @@ def knowable_rows(panel: DataFrame, cutoff: int, settings: Settings) -> DataFram
     return with_company_weights(rows) if cfg.company_weights else rows
 
 
-def with_alerts(scored: DataFrame, fitted_thresholds: dict[str, float], rules) -> DataFrame:
-    """The alert after corrections, as ``jobs/score.py`` writes it (rules read ``_rule<i>``)."""
-    before = alerts.level(
-        F.col("score"), fitted_thresholds["risque_fort"], fitted_thresholds["risque_modere"]
-    )
-    after, _ = alerts.corrected(before, rules)
-    return scored.withColumn("alert", alerts.name(after)).withColumn(
-        "alert_before_corrections", alerts.name(before)
-    )
-
-
 def population_lists(
     panel: DataFrame,
     cutoff: int,
@@ -171,10 +160,10 @@ def population_lists(
     rows = panel.where(F.col("periode") == day).select("*", *flag_columns)
     keep = [*POPULATION_KEEP, *[r.condition for r in rules]]
     scored = {
-        "xgboost": with_alerts(
+        "xgboost": alerts.leveled(
             predict(rows, booster_bytes(booster), features, keep), fitted.thresholds, rules
         ),
-        "baseline": with_alerts(
+        "baseline": alerts.leveled(
             baseline_scores(fitted.baseline, rows, keep), fitted.baseline_thresholds, rules
         ),
     }
@@ -380,30 +369,11 @@ def run(
             }
         )
         context["backtest_run_id"] = parent.info.run_id
+        inputs = CutoffInputs(panel, settings, workers, truth, context)
         for i, cutoff in enumerate(cutoffs, start=1):
             began = time.monotonic()
-            label = months.label(cutoff)
-            with mlflow.start_run(
-                experiment_id=experiment_id, run_name=f"cutoff-{label}", nested=True
-            ) as child:
-                log.info("cut-off %s (%d/%d): training", label, i, len(cutoffs))
-                fitted, booster, n, p = train_at(spark, panel, cutoff, settings, workers)
-                cut = Cutoff(cutoff, child.info.run_id, fitted, booster, n, p)
-                _log_cutoff(cut)
-                log.info("cut-off %s: scoring and measuring the lists", label)
-                cut.lists = population_lists(panel, cutoff, settings, booster, fitted, truth)
-                measure_cutoff(
-                    cut,
-                    done[-1] if done else None,
-                    {
-                        **context,
-                        "train_last_month": dt.date.fromisoformat(
-                            months.first_day(cutoff - settings.panel.horizon_months)
-                        ),
-                        "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None),
-                    },
-                )
-                _log_measures(cut)
+            log.info("cut-off %s (%d/%d): training", months.label(cutoff), i, len(cutoffs))
+            cut = run_cutoff(spark, inputs, cutoff, experiment_id, done[-1] if done else None)
             write_cutoff(spark, lake, cut)
             if done:
                 for frame in done[-1].lists.values():
@@ -411,7 +381,7 @@ def run(
             done.append(cut)
             log.info(
                 "cut-off %s done in %.0f s (%s)",
-                label,
+                months.label(cutoff),
                 time.monotonic() - began,
                 ", ".join(f"{r['model']} AUCPR {r['aucpr'] or 0:.3f}" for r in cut.rows),
             )
@@ -420,6 +390,47 @@ def run(
     for frame in done[-1].lists.values() if done else ():
         frame.unpersist()
     return result
+
+
+@dataclass(frozen=True)
+class CutoffInputs:
+    """What every cut-off of a backtest reads: the panel at its pinned version, the settings,
+    the XGBoost workers, the generator's truth (or None) and the table rows' common values."""
+
+    panel: DataFrame
+    settings: Settings
+    workers: int
+    truth: DataFrame | None
+    context: dict
+
+
+def run_cutoff(
+    spark: SparkSession,
+    inputs: CutoffInputs,
+    cutoff: int,
+    experiment_id: str,
+    previous: Cutoff | None,
+) -> Cutoff:
+    """One cut-off in a nested MLflow run: both models trained on what was knowable, the
+    population scored into company lists, the lists measured against what happened next."""
+    settings, label = inputs.settings, months.label(cutoff)
+    with mlflow.start_run(
+        experiment_id=experiment_id, run_name=f"cutoff-{label}", nested=True
+    ) as child:
+        fitted, booster, n, p = train_at(spark, inputs.panel, cutoff, settings, inputs.workers)
+        cut = Cutoff(cutoff, child.info.run_id, fitted, booster, n, p)
+        _log_cutoff(cut)
+        log.info("cut-off %s: scoring and measuring the lists", label)
+        cut.lists = population_lists(inputs.panel, cutoff, settings, booster, fitted, inputs.truth)
+        train_last = months.first_day(cutoff - settings.panel.horizon_months)
+        context = {
+            **inputs.context,
+            "train_last_month": dt.date.fromisoformat(train_last),
+            "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None),
+        }
+        measure_cutoff(cut, previous, context)
+        _log_measures(cut)
+    return cut
 
 
 def result_leads(result: Backtest) -> dict[str, dict[int, int]]:

@@ -111,20 +111,7 @@ def fit_xgboost(
     ``n_estimators`` trees (a refit whose number of trees was chosen before). ``row_count``, the
     number of training and validation rows when the caller knows it, saves a pass over them.
     """
-    rows, weight, _ = rebalanced(train, cfg)
-    frame = rows
-    if validation is not None:
-        frame = rows.withColumn("_validation", F.lit(False)).unionByName(
-            validation.withColumn("_validation", F.lit(True)), allowMissingColumns=True
-        )
-    if weight:
-        frame = frame.withColumn(weight, F.coalesce(F.col(weight), F.lit(1.0)))
-    if cfg.company_weights:
-        frame, weight = company_weighted(frame, weight)
-    params = dict(cfg.xgboost if params is None else params)
-    constraints = monotone_constraints(features) if cfg.monotone else None
-    if constraints:
-        params["monotone_constraints"] = constraints
+    frame, weight = training_frame(train, validation, cfg)
     classifier = SparkXGBClassifier(
         features_col=features,
         label_col="cible",
@@ -134,39 +121,15 @@ def fit_xgboost(
         early_stopping_rounds=cfg.early_stopping_rounds if validation is not None else None,
         weight_col=weight,
         random_state=cfg.seed,
-        **params,
+        **xgboost_params(features, cfg, params),
     )
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     keys = [k for k in ROW_KEYS if k in frame.columns]
-    # the precision XGBoost uses; as SQL text, in one call to the JVM (868 columns built in
-    # Python cost ~1.5 s of round trips per fit)
-    prepared = frame.selectExpr(
-        *[f"CAST(`{f}` AS FLOAT) AS `{f}`" for f in features],
-        "cible",
-        *(["_validation"] if validation is not None else []),
-        *([f"`{weight}`"] if weight else []),
-        *[f"`{k}`" for k in keys],
-    )
+    inputs = as_float32(frame, features, weight, keys)
     # subsampling changes the count
     known = row_count if cfg.balance.method != "subsample" else None
-    prepared, batch = mixed_batches(prepared, num_workers, cfg.seed, known)
-    prepared = prepared.drop(*keys)
-    spark = prepared.sparkSession
-    # xgboost.spark asks the input for its number of partitions (``rdd.getNumPartitions()``);
-    # under adaptive query execution that runs the whole shuffle once more before training.
-    # Without it the plan's partitioning is static: one partition per worker, known at once.
-    settings = {
-        "spark.sql.execution.arrow.maxRecordsPerBatch": str(batch),
-        "spark.sql.adaptive.enabled": "false",
-    }
-    before = {key: spark.conf.get(key) for key in settings}
-    for key, value in settings.items():
-        spark.conf.set(key, value)
-    try:
-        model = classifier.fit(prepared)
-    finally:
-        for key, value in before.items():
-            spark.conf.set(key, value)
+    inputs, batch = mixed_batches(inputs, num_workers, cfg.seed, known)
+    model = fit_static(classifier, inputs.drop(*keys), batch)
     booster = model.get_booster()
     best = booster.attributes().get("best_iteration")
     if best is not None and validation is not None:
@@ -178,6 +141,69 @@ def fit_xgboost(
         num_workers,
     )
     return booster
+
+
+def training_frame(
+    train: DataFrame, validation: DataFrame | None, cfg: TrainingSettings
+) -> tuple[DataFrame, str | None]:
+    """The training rows rebalanced, the validation rows beside them (``_validation``), and
+    the weight column their fit uses (None when unweighted)."""
+    rows, weight, _ = rebalanced(train, cfg)
+    frame = rows
+    if validation is not None:
+        frame = rows.withColumn("_validation", F.lit(False)).unionByName(
+            validation.withColumn("_validation", F.lit(True)), allowMissingColumns=True
+        )
+    if weight:
+        frame = frame.withColumn(weight, F.coalesce(F.col(weight), F.lit(1.0)))
+    if cfg.company_weights:
+        frame, weight = company_weighted(frame, weight)
+    return frame, weight
+
+
+def xgboost_params(features: list[str], cfg: TrainingSettings, params: dict | None) -> dict:
+    """``params`` (default ``cfg.xgboost``) with the monotone constraints when configured."""
+    params = dict(cfg.xgboost if params is None else params)
+    constraints = monotone_constraints(features) if cfg.monotone else None
+    if constraints:
+        params["monotone_constraints"] = constraints
+    return params
+
+
+def as_float32(
+    frame: DataFrame, features: list[str], weight: str | None, keys: list[str]
+) -> DataFrame:
+    """The columns a fit reads, features at the precision XGBoost uses; as SQL text, in one call
+    to the JVM (868 columns built in Python cost ~1.5 s of round trips per fit)."""
+    return frame.selectExpr(
+        *[f"CAST(`{f}` AS FLOAT) AS `{f}`" for f in features],
+        "cible",
+        *(["_validation"] if "_validation" in frame.columns else []),
+        *([f"`{weight}`"] if weight else []),
+        *[f"`{k}`" for k in keys],
+    )
+
+
+def fit_static(classifier: SparkXGBClassifier, inputs: DataFrame, batch: int):
+    """``classifier.fit`` with Arrow batches of ``batch`` rows and adaptive execution off.
+
+    xgboost.spark asks the input for its number of partitions (``rdd.getNumPartitions()``);
+    under adaptive query execution that runs the whole shuffle once more before training.
+    Without it the plan's partitioning is static: one partition per worker, known at once.
+    The session's settings are restored afterwards."""
+    spark = inputs.sparkSession
+    settings = {
+        "spark.sql.execution.arrow.maxRecordsPerBatch": str(batch),
+        "spark.sql.adaptive.enabled": "false",
+    }
+    before = {key: spark.conf.get(key) for key in settings}
+    for key, value in settings.items():
+        spark.conf.set(key, value)
+    try:
+        return classifier.fit(inputs)
+    finally:
+        for key, value in before.items():
+            spark.conf.set(key, value)
 
 
 def monotone_constraints(features: list[str]) -> str | None:

@@ -366,86 +366,149 @@ def _log_trials(experiment_id: str, trials: list[Trial], best: Trial) -> None:
             )
 
 
-def _log_model_run(
-    experiment_id: str,
-    common: dict[str, str],
-    measured: Measured,
-    booster: xgb.Booster,
-    refit_rows: int,
-    sample: pd.DataFrame,
-    settings: Settings,
-    panel_version: int,
-    promotion: dict[str, float],
-    champion: Champion | None,
-    boundaries_: Boundaries,
-    reference: dict,
-):
+@dataclass
+class Final:
+    """The model to register (the split's, or refit on every labelled row), the rows it learnt
+    from, its monitoring reference and a bounded sample of test rows for its SHAP plot."""
+
+    booster: xgb.Booster
+    rows: int
+    reference: dict
+    sample: pd.DataFrame
+
+
+def finalise(prepared: Prepared, measured: Measured, settings: Settings, workers: int) -> Final:
+    """Refit when configured, then the monitoring reference of what the final model learnt
+    from, and the SHAP sample."""
+    cfg, seconds = settings.training, measured.fitted.seconds
+    started = time.monotonic()
+    booster, rows = final_booster(prepared, measured.fitted, cfg, workers)
+    seconds["refit"] = time.monotonic() - started
+    started = time.monotonic()
+    learnt = prepared.panel.where(usable()) if cfg.refit else prepared.fold("train")
+    reference = monitoring_reference.build(
+        learnt, rows, prepared.features, booster_bytes(booster), settings.monitoring
+    )
+    seconds["monitoring_reference"] = time.monotonic() - started
+    return Final(booster, rows, reference, shap_sample(prepared, cfg))
+
+
+def shap_sample(prepared: Prepared, cfg: TrainingSettings) -> pd.DataFrame:
+    """At most ``cfg.shap_sample`` random test rows, features only: a bounded sample."""
+    share = min(1.0, 2.0 * cfg.shap_sample / max(prepared.counts["test"]["rows"], 1))
+    rows = prepared.fold("test").select(*prepared.features)
+    return rows.sample(fraction=share, seed=cfg.seed).limit(cfg.shap_sample).toPandas()
+
+
+def promotion_metrics(champion: Champion | None) -> dict[str, float]:
+    """The champion's and this model's AUCPR on the rows they were compared on (none when
+    there was no comparable champion)."""
+    if champion is None or champion.test_aucpr is None:
+        return {}
+    return {
+        "promotion_champion_test_aucpr": champion.test_aucpr,
+        "promotion_challenger_test_aucpr": champion.challenger_aucpr,
+        "promotion_rows": float(champion.rows),
+        "promotion_positives": float(champion.positives),
+    }
+
+
+@dataclass
+class Logged:
+    """What the training's runs need: the measured models, the final one, the champion before
+    and the parameters every run of the training carries."""
+
+    prepared: Prepared
+    measured: Measured
+    final: Final
+    champion: Champion | None
+    common: dict[str, str]
+
+
+def _model_params(logged: Logged, settings: Settings) -> dict[str, str]:
+    fitted, booster, champion = logged.measured.fitted, logged.final.booster, logged.champion
+    return {
+        **logged.common,
+        "model.features": str(len(booster.feature_names or [])),
+        "model.trees": str(booster.num_boosted_rounds()),
+        "model.trained_on": "every labelled row" if settings.training.refit else "split",
+        "model.training_rows": str(logged.final.rows),
+        "search.trials": str(len(fitted.trials)),
+        "promotion.champion_version": champion.version if champion else "none",
+        "promotion.compared_on": champion.compared_on if champion else "none",
+        **{f"xgboost.{k}": str(v) for k, v in fitted.best.params.items()},
+    }
+
+
+def _log_model_figures(measured: Measured, final: Final) -> None:
+    model_eval, base_eval = measured.model, measured.baseline
+    curves = {"XGBoost": model_eval.curve, "baseline (logistic regression)": base_eval.curve}
+    histograms = {"XGBoost": model_eval.histogram, "baseline": base_eval.histogram}
+    if measured.oracle is not None:
+        curves["oracle (generator's truth)"] = measured.oracle
+    rate = model_eval.metrics["test_positive_rate"]
+    registry.log_figures(
+        {
+            "precision_recall": lambda: plots.pr_curves(curves, rate),
+            "roc": lambda: plots.roc_curves(curves),
+            "calibration": lambda: plots.calibration_curve(histograms),
+            "importance_top30": lambda: plots.importances(final.booster),
+            "shap_summary": lambda: plots.shap_summary(final.booster, final.sample),
+            "score_distribution": lambda: plots.score_distribution(model_eval.histogram),
+        }
+    )
+
+
+def _model_metadata(logged: Logged, cfg: TrainingSettings, measured_model: str) -> dict:
+    """The registered version's metadata: what scoring, monitoring and later promotions read."""
+    features = list(logged.final.booster.feature_names or [])
+    groups = {v.name: v.group for v in by_name().values()}
+    return {
+        "evaluation": {  # what promotion needs to compare later models on unseen rows
+            "model": measured_model,
+            "seed": cfg.seed,
+            "test_share": cfg.test_share,
+            "train_last_month": months.label(logged.prepared.boundaries.train_last),
+        },
+        "thresholds": logged.measured.model.thresholds,
+        "monitoring_reference": monitoring_reference.ARTIFACT,  # an artifact of its run
+        "catalog_version": version(),
+        "panel_delta_version": logged.prepared.panel_version,
+        "features": features,
+        "groups": {f: groups[f] for f in features},
+    }
+
+
+def _log_model_run(experiment_id: str, logged: Logged, settings: Settings):
     """The XGBoost run (a child of the training's run): parameters, metrics, plots, trials; the
     model logged and registered."""
-    fitted, model_eval, base_eval = measured.fitted, measured.model, measured.baseline
+    fitted, model_eval = logged.measured.fitted, logged.measured.model
+    booster = logged.final.booster
     features = list(booster.feature_names or [])
     groups = {v.name: v.group for v in by_name().values()}
     with mlflow.start_run(experiment_id=experiment_id, run_name="xgboost", nested=True) as run:
         mlflow.set_tags({"model_type": "xgboost", "catalog_version": version()})
-        registry.log_panel_input(common["panel.path"], panel_version, features, context="training")
-        registry.log_params(
-            {
-                **common,
-                "model.features": str(len(features)),
-                "model.trees": str(booster.num_boosted_rounds()),
-                "model.trained_on": "every labelled row" if settings.training.refit else "split",
-                "model.training_rows": str(refit_rows),
-                "search.trials": str(len(fitted.trials)),
-                "promotion.champion_version": champion.version if champion else "none",
-                "promotion.compared_on": champion.compared_on if champion else "none",
-                **{f"xgboost.{k}": str(v) for k, v in fitted.best.params.items()},
-            }
+        registry.log_panel_input(
+            logged.common["panel.path"], logged.prepared.panel_version, features, "training"
         )
+        registry.log_params(_model_params(logged, settings))
         mlflow.log_metrics(
             {
                 **model_eval.metrics,
-                **promotion,
+                **promotion_metrics(logged.champion),
                 **{f"seconds_{k}": v for k, v in fitted.seconds.items()},
             }
         )
         registry.log_json("features.json", registry.features_payload(features, groups))
-        registry.log_json(monitoring_reference.ARTIFACT, reference)
+        registry.log_json(monitoring_reference.ARTIFACT, logged.final.reference)
         registry.log_table("metrics_by_group.csv", model_eval.groups)
-        curves = {"XGBoost": model_eval.curve, "baseline (logistic regression)": base_eval.curve}
-        histograms = {"XGBoost": model_eval.histogram, "baseline": base_eval.histogram}
-        if measured.oracle is not None:
-            curves["oracle (generator's truth)"] = measured.oracle
-        rate = model_eval.metrics["test_positive_rate"]
-        registry.log_figures(
-            {
-                "precision_recall": lambda: plots.pr_curves(curves, rate),
-                "roc": lambda: plots.roc_curves(curves),
-                "calibration": lambda: plots.calibration_curve(histograms),
-                "importance_top30": lambda: plots.importances(booster),
-                "shap_summary": lambda: plots.shap_summary(booster, sample),
-                "score_distribution": lambda: plots.score_distribution(model_eval.histogram),
-            }
-        )
+        _log_model_figures(logged.measured, logged.final)
         if len(fitted.trials) > 1:
             _log_trials(experiment_id, fitted.trials, fitted.best)
-        cfg = settings.training
         measured_model = "registered"
         if booster is not fitted.best.booster:  # refit: keep the model the test rows measured
             measured_model = registry.log_split_model(fitted.best.booster)
-        metadata = {
-            "evaluation": {  # what promotion needs to compare later models on unseen rows
-                "model": measured_model,
-                "seed": cfg.seed,
-                "test_share": cfg.test_share,
-                "train_last_month": months.label(boundaries_.train_last),
-            },
-            "thresholds": model_eval.thresholds,
-            "monitoring_reference": monitoring_reference.ARTIFACT,  # an artifact of its run
-            "catalog_version": version(),
-            "panel_delta_version": panel_version,
-            "features": features,
-            "groups": {f: groups[f] for f in features},
-        }
+        metadata = _model_metadata(logged, settings.training, measured_model)
         info = registry.log_booster(booster, features, settings.mlflow.registered_model, metadata)
     return run, info
 
@@ -482,80 +545,52 @@ def train(
     promote: bool = False,
     truth_path: str | None = None,
 ) -> TrainResult:
-    """Prepare, fit and measure, refit, log, register, promote."""
+    """Prepare, fit and measure, compare with the champion, finalise (refit), then log,
+    register and promote."""
     cfg, lake = settings.training, Lake.from_settings(settings)
     began = time.monotonic()
     prepared = prepare(spark, lake, settings)
     workers = cfg.num_workers or spark.sparkContext.defaultParallelism
     experiment_id = use_tracking(settings.mlflow, experiment)
-    client = MlflowClient()
-    name = settings.mlflow.registered_model
     try:
         measured = fit_and_measure(spark, prepared, cfg, workers, truth_path)
-        champion_before = measure_champion(
-            client, name, prepared.fold("test"), measured.fitted.best.booster
+        champion = measure_champion(
+            MlflowClient(),
+            settings.mlflow.registered_model,
+            prepared.fold("test"),
+            measured.fitted.best.booster,
         )
-        started = time.monotonic()
-        booster, refit_rows = final_booster(prepared, measured.fitted, cfg, workers)
-        measured.fitted.seconds["refit"] = time.monotonic() - started
-        started = time.monotonic()
-        learnt = prepared.panel.where(usable()) if cfg.refit else prepared.fold("train")
-        reference = monitoring_reference.build(
-            learnt, refit_rows, prepared.features, booster_bytes(booster), settings.monitoring
-        )
-        measured.fitted.seconds["monitoring_reference"] = time.monotonic() - started
-        sample = (
-            prepared.fold("test")
-            .select(*prepared.features)
-            .sample(
-                fraction=min(1.0, 2.0 * cfg.shap_sample / max(prepared.counts["test"]["rows"], 1)),
-                seed=cfg.seed,
-            )
-            .limit(cfg.shap_sample)
-            .toPandas()
-        )  # a bounded random sample
+        final = finalise(prepared, measured, settings, workers)
     finally:
         prepared.folds.unpersist()
-
     common = _common_params(settings, lake, prepared, workers, measured.oracle is not None)
-    test_aucpr = measured.model.metrics["test_aucpr"]
-    promotion = {}
-    if champion_before is not None and champion_before.test_aucpr is not None:
-        promotion = {
-            "promotion_champion_test_aucpr": champion_before.test_aucpr,
-            "promotion_challenger_test_aucpr": champion_before.challenger_aucpr,
-            "promotion_rows": float(champion_before.rows),
-            "promotion_positives": float(champion_before.positives),
-        }
+    logged = Logged(prepared, measured, final, champion, common)
+    return log_register_promote(experiment_id, logged, settings, promote, began)
+
+
+def log_register_promote(
+    experiment_id: str, logged: Logged, settings: Settings, promote: bool, began: float
+) -> TrainResult:
+    """The training's run and its children (XGBoost, registered; the baseline); the new
+    version made champion when asked, or automatically when it beats the champion."""
+    cfg, measured, prepared = settings.training, logged.measured, logged.prepared
+    client, name = MlflowClient(), settings.mlflow.registered_model
     stamp = time.strftime("%Y-%m-%d %H:%M")
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"training {stamp}") as parent:
         mlflow.set_tags({"model_type": "training", "catalog_version": version()})
         registry.log_panel_input(
-            lake.panel, prepared.panel_version, prepared.features, context="training"
+            logged.common["panel.path"], prepared.panel_version, prepared.features, "training"
         )
-        run, info = _log_model_run(
-            experiment_id,
-            common,
-            measured,
-            booster,
-            refit_rows,
-            sample,
-            settings,
-            prepared.panel_version,
-            promotion,
-            champion_before,
-            prepared.boundaries,
-            reference,
-        )
+        run, info = _log_model_run(experiment_id, logged, settings)
         version_number = str(info.registered_model_version)
-        promoted = promote or (cfg.auto_promote and beats(champion_before))
+        promoted = promote or (cfg.auto_promote and beats(logged.champion))
         registry.set_aliases(client, name, version_number, promoted)
         mlflow.set_tags({"model_version": version_number, "promoted": str(promoted)})
-        base_run = _log_baseline_run(experiment_id, common, measured)
+        base_run = _log_baseline_run(experiment_id, logged.common, measured)
         measured.fitted.seconds["total"] = time.monotonic() - began
         mlflow.log_metrics(
             {
-                "xgboost_test_aucpr": test_aucpr,
+                "xgboost_test_aucpr": measured.model.metrics["test_aucpr"],
                 "baseline_test_aucpr": measured.baseline.metrics["test_aucpr"],
                 "seconds_total": measured.fitted.seconds["total"],
             }
@@ -565,7 +600,7 @@ def train(
         base_run.info.run_id,
         version_number,
         promoted,
-        champion_before,
+        logged.champion,
         measured.model.metrics,
         measured.baseline.metrics,
         measured.model.metrics.get("oracle_aucpr"),
