@@ -346,6 +346,7 @@ def _least(frame) -> int | None:
     return frame.agg(F.min("m")).first()[0]
 
 
+@pytest.mark.slow  # several Spark jobs and Delta commits: out of make test-fast
 def test_a_corrected_month_and_a_removed_one_reach_from_the_earliest(spark) -> None:
     old = _silver(spark)
     assert earliest_changes(old, _silver(spark)) == {}  # nothing changed: no month

@@ -208,43 +208,58 @@ def one_batch_lake(spark, settings, tmp_path_factory) -> Path:
     return root / "lake"
 
 
-@pytest.mark.parametrize("case", sorted(FATAL))
-def test_an_unusable_file_rejects_the_batch_and_leaves_the_lake(
-    spark, settings, tmp_path, case, one_batch_lake
+# A file found unusable when it is read (its bytes, its header) stops the batch before any line
+# is parsed; one whose header disagrees with its lines is found when the lines are read by Spark.
+FATAL_STAGES = {
+    "read": [c for c in FATAL if "no data line" not in FATAL[c][1]],
+    "parsed": [c for c in FATAL if "no data line" in FATAL[c][1]],
+}
+
+
+@pytest.mark.parametrize("stage", sorted(FATAL_STAGES))
+def test_unusable_files_reject_the_batch_each_named_and_leave_the_lake(
+    spark, settings, tmp_path, one_batch_lake, stage
 ) -> None:
-    content, problem = FATAL[case]
+    """One delivery holding one cotisation file per way a file can be unusable at that stage
+    (and a usable procol file): each file is refused with its own problem, nothing is
+    committed."""
     shutil.copytree(one_batch_lake, tmp_path / "lake")
     lake = lake_for(tmp_path, settings)
     before = table_state(spark, lake)
-
+    cases = {case: FATAL[case] for case in FATAL_STAGES[stage]}
+    names = {case: f"sigfaible_cotisation_2024{i:02d}.csv" for i, case in enumerate(cases, 1)}
     raw = delivery(
         tmp_path / "raw",
         {
-            "sigfaible_cotisation.csv": content,
+            **{names[case]: content for case, (content, _) in cases.items()},
             "sigfaible_pcoll.csv": (FIXTURES / "procolTestData.csv").read_text(),
         },
     )
     with pytest.raises(BatchRejected) as rejected:
         run(spark, lake, raw, "2024-02", tmp_path)
-    assert f"sigfaible_cotisation.csv: {problem}" in str(rejected.value)
     assert "nothing committed" in str(rejected.value)
+    for case, (_, problem) in cases.items():
+        assert f"{names[case]}: {problem}" in str(rejected.value), case
     after = table_state(spark, lake)
     runs_before, _ = before.pop("ops/ingest_runs"), after.pop("ops/ingest_runs")
     assert after == before  # no data table moved
     files = {f["source_file"]: f for f in json.loads(rejected.value.report.read_text())["files"]}
-    assert files["sigfaible_cotisation.csv"]["status"] == "refused"
-    assert problem in files["sigfaible_cotisation.csv"]["message"]
+    for case, (_, problem) in cases.items():
+        assert files[names[case]]["status"] == "refused", case
+        assert problem in files[names[case]]["message"], case
     # ops/ingest_runs: the committed batch as it was, the rejected one's files not committed
     runs = delta_io.read(spark, lake.ingest_runs)
     assert sorted(map(str, runs.where("committed").collect())) == runs_before[1]
     refused = {r.source_file: r for r in runs.where("NOT committed").collect()}
     assert {n: (r.batch_id, r.status) for n, r in refused.items()} == {
-        "sigfaible_cotisation.csv": ("2024-02", "refused"),
+        **{name: ("2024-02", "refused") for name in names.values()},
         "sigfaible_pcoll.csv": ("2024-02", "not_committed"),
     }
-    assert problem in refused["sigfaible_cotisation.csv"].message
+    for case, (_, problem) in cases.items():
+        assert problem in refused[names[case]].message, case
 
 
+@pytest.mark.slow  # several Spark jobs and Delta commits: out of make test-fast
 def test_a_failed_error_rule_rejects_the_batch(spark, settings, tmp_path: Path) -> None:
     lines = cotisation_lines(
         100, siret_of=lambda i: f"{10000000000000 + i:014d}"[: 13 if i < 5 else 14]
@@ -599,6 +614,7 @@ def test_the_job_reports_a_rejected_batch(tmp_path: Path) -> None:
 # --- two jobs ingesting the same batch at once -------------------------------------------------
 
 
+@pytest.mark.slow  # several Spark jobs and Delta commits: out of make test-fast
 def test_a_job_that_loses_its_commit_to_another_exits_3(
     spark, settings, tmp_path, monkeypatch, capsys
 ) -> None:

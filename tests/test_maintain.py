@@ -33,6 +33,7 @@ def tiny_lake(spark, root: Path) -> None:
     (root / "ops" / "notes").mkdir(parents=True)
 
 
+@pytest.mark.slow  # several Spark jobs and Delta commits: out of make test-fast
 def test_optimize_compacts_and_keeps_content_and_history(spark, tmp_path: Path) -> None:
     tiny_lake(spark, tmp_path)
     reports = {r.table: r for r in maintain(spark, str(tmp_path), 9600)}
@@ -56,6 +57,7 @@ def test_optimize_compacts_and_keeps_content_and_history(spark, tmp_path: Path) 
     assert properties["delta.deletedFileRetentionDuration"] == "interval 9600 hours"
 
 
+@pytest.mark.slow  # several Spark jobs and Delta commits: out of make test-fast
 def test_vacuum_deletes_what_the_retention_no_longer_covers(spark, tmp_path: Path) -> None:
     tiny_lake(spark, tmp_path)
     reports = {r.table: r for r in maintain(spark, str(tmp_path), 0)}
