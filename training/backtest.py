@@ -279,7 +279,9 @@ def _log_cutoff(cut: Cutoff) -> None:
             "baseline.features": str(len(cut.fitted.baseline_features)),
         }
     )
-    mlflow.xgboost.log_model(cut.booster, name="model", model_format="ubj")
+    mlflow.xgboost.log_model(
+        cut.booster, name="model", model_format="ubj", pip_requirements=registry.requirements()
+    )
 
 
 def _log_measures(cut: Cutoff) -> None:

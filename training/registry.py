@@ -58,6 +58,12 @@ def input_example(features: list[str]) -> pd.DataFrame:
     return pd.DataFrame({f: np.array([np.nan], dtype=np.float64) for f in features})
 
 
+def requirements() -> list[str]:
+    """What loading a model needs, pinned to the versions that trained it: given to MLflow rather
+    than inferred (inference loads the model in a subprocess, ~2 s per logged model)."""
+    return [f"xgboost=={xgb.__version__}", f"numpy=={np.__version__}", f"pandas=={pd.__version__}"]
+
+
 def log_booster(booster: xgb.Booster, features: list[str], registered_model: str, metadata: dict):
     """The xgboost flavour (loads without Spark), registered. Its signature declares the panel's
     own types (doubles, ``gold/panel``'s columns), so rows read from the panel by any client
@@ -72,6 +78,7 @@ def log_booster(booster: xgb.Booster, features: list[str], registered_model: str
         registered_model_name=registered_model,
         metadata=metadata,
         model_format="ubj",
+        pip_requirements=requirements(),
     )
 
 
