@@ -63,14 +63,15 @@ class Step:
     code: str = ""
 
 
-def _builder_code(v: Variable) -> str:
+def _builder(v: Variable):
+    """The function that computes a variable that is not a source."""
     if v.builder in B.WINDOW:
-        return where(B.WINDOW[v.builder])
+        return B.WINDOW[v.builder]
     if v.builder in B.ROW:
-        return where(B.ROW[v.builder])
+        return B.ROW[v.builder]
     if v.builder in B.COMPANY:
-        return where(compute.company_aggregates)
-    return where(compute.sector_zscores)
+        return compute.company_aggregates
+    return compute.sector_zscores
 
 
 def _formula(v: Variable) -> str:
@@ -165,7 +166,7 @@ def derivation(name: str) -> list[Step]:
         head = f"{v.name} [{v.group}]: {v.description}"
         if v.builder == "source":
             return [Step(depth, head), *_source_steps(v, depth + 1)]
-        steps = [Step(depth, head), Step(depth + 1, f"= {_formula(v)}", _builder_code(v))]
+        steps = [Step(depth, head), Step(depth + 1, f"= {_formula(v)}", where(_builder(v)))]
         for i in v.inputs:
             steps += walk(variables[i], depth + 1)
         return steps
@@ -218,9 +219,8 @@ def computed_by(v: Variable) -> str:
         if v.name in FIGURE_OF:
             return "silver.financials"
         return "panel.with_context" if v.name in dict(CONTEXT) else "panel.with_company_data"
-    fn = _builder_code(v).split()[-1]
-    module = "builders" if v.builder in B.WINDOW or v.builder in B.ROW else "compute"
-    return f"{module}.{fn}"
+    fn = inspect.unwrap(_builder(v))
+    return f"{fn.__module__.rsplit('.', 1)[-1]}.{fn.__name__}"
 
 
 def main(argv: list[str] | None = None) -> None:
