@@ -103,6 +103,8 @@ TEMPLATE = {
     "months_since": "{label}: months since it was last true",
 }  # fmt: skip
 
+AGGREGATE_WORDS = {"company_sum": "sum", "company_max": "maximum", "company_mean": "mean",
+                   "company_count": "count"}  # fmt: skip
 COMPANY_AGGREGATES = (
     ("dette_totale", "company_sum"), ("cotisation_due", "company_sum"),
     ("cotisation_impayee", "company_sum"), ("ap_heures_consommees", "company_sum"),
@@ -185,7 +187,7 @@ def _monthly() -> list[Variable]:
                                 (series,), args, reference))  # fmt: skip
     by_name = {v.name: v for v in out}
     for series, builder in COMPANY_AGGREGATES:
-        what = {"company_sum": "sum", "company_max": "maximum", "company_mean": "mean"}[builder]
+        what = AGGREGATE_WORDS[builder]
         suffix = {"company_sum": "somme", "company_max": "max", "company_mean": "moy"}[builder]
         src = by_name[series]
         out.append(Variable(f"{series}_{suffix}_entreprise", builder, src.group,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import importlib
 import inspect
 import sys
 from dataclasses import dataclass
@@ -20,19 +19,13 @@ from pathlib import Path
 from common.config import PROJECT_ROOT
 from features import builders as B
 from features import compute, panel, silver
-from features.catalog import CONTEXT, Variable, by_name
+from features.catalog import AGGREGATE_WORDS, CONTEXT, YEARS, Variable, by_name
 from features.series import FIGURES, SOURCE_SERIES, SOURCES_OF_FIGURES, Figure, Series
-from parsers.formats import FORMATS
+from parsers.registry import PARSERS
 
 SERIES = {s.name: s for s in SOURCE_SERIES}
-FIGURE_OF = {f"fin_{f.name}{suffix}": (f, suffix) for f in FIGURES for suffix in ("", "_n1", "_n2")}
-YEAR = {"": "the last fiscal year known", "_n1": "the year before", "_n2": "two years before"}
-AGGREGATES = {
-    "company_sum": "sum",
-    "company_max": "maximum",
-    "company_mean": "mean",
-    "company_count": "count",
-}
+FIGURE_OF = {f"fin_{f.name}{suffix}": (f, suffix) for f in FIGURES for suffix, _ in YEARS}
+YEAR = dict(YEARS)
 
 
 def where(fn) -> str:
@@ -52,8 +45,8 @@ def where(fn) -> str:
 
 def raw_step(source: str, depth: int) -> Step:
     """Where a bronze source comes from: its raw file, and the parser that reads it."""
-    parser = importlib.import_module(f"parsers.{source}").parse
-    return Step(depth, f"parsed from the raw file {FORMATS[source].file_name}", where(parser))
+    parser = PARSERS[source]
+    return Step(depth, f"parsed from the raw file {parser.format.file_name}", where(parser.parse))
 
 
 @dataclass(frozen=True)
@@ -77,7 +70,7 @@ def _builder(v: Variable):
 def _formula(v: Variable) -> str:
     args = ", ".join([*v.inputs, *map(str, v.args)])
     if v.builder in B.COMPANY:
-        what = AGGREGATES[v.builder]
+        what = AGGREGATE_WORDS[v.builder]
         return f"{what} of {args} over the company's establishments reporting that month"
     if v.builder in B.SECTOR:
         return f"z-score of {args} within its NAF division and month"
@@ -186,6 +179,20 @@ def render(name: str) -> str:
     return "\n".join(lines)
 
 
+def _source(v: Variable) -> tuple[str, str]:
+    """A source variable's silver column (``table.column``) and the function that brings it to
+    the panel (``module.function``)."""
+    if v.name in SERIES:
+        table = SERIES[v.name].silver
+        return f"{table}.{v.name}", f"silver.{silver.TABLES[table].build.__name__}"
+    if v.name in FIGURE_OF:
+        figure, suffix = FIGURE_OF[v.name]
+        return f"financials.{figure.name}{suffix}", "silver.financials"
+    if v.name == "fin_mois_depuis_cloture":
+        return "financials.date_fin_exercice", "panel.with_company_data"
+    return "establishments", "panel.with_context"
+
+
 def starts_from(name: str) -> list[str]:
     """The silver columns (``table.column``) a variable is computed from, in order, once each."""
     variables, found = by_name(), []
@@ -194,17 +201,7 @@ def starts_from(name: str) -> list[str]:
         if v.builder != "source":
             for i in v.inputs:
                 walk(variables[i])
-            return
-        if v.name in SERIES:
-            column = f"{SERIES[v.name].silver}.{v.name}"
-        elif v.name in FIGURE_OF:
-            figure, suffix = FIGURE_OF[v.name]
-            column = f"financials.{figure.name}{suffix}"
-        elif v.name == "fin_mois_depuis_cloture":
-            column = "financials.date_fin_exercice"
-        else:
-            column = "establishments"
-        if column not in found:
+        elif (column := _source(v)[0]) not in found:
             found.append(column)
 
     walk(variables[name])
@@ -214,11 +211,7 @@ def starts_from(name: str) -> list[str]:
 def computed_by(v: Variable) -> str:
     """The function that computes a variable, as ``module.function``."""
     if v.builder == "source":
-        if v.name in SERIES:
-            return f"silver.{silver.TABLES[SERIES[v.name].silver].build.__name__}"
-        if v.name in FIGURE_OF:
-            return "silver.financials"
-        return "panel.with_context" if v.name in dict(CONTEXT) else "panel.with_company_data"
+        return _source(v)[1]
     fn = inspect.unwrap(_builder(v))
     return f"{fn.__module__.rsplit('.', 1)[-1]}.{fn.__name__}"
 

@@ -459,10 +459,11 @@ def _log_model_figures(measured: Measured, final: Final) -> None:
     )
 
 
-def _model_metadata(logged: Logged, cfg: TrainingSettings, measured_model: str) -> dict:
+def _model_metadata(
+    logged: Logged, cfg: TrainingSettings, measured_model: str, groups: dict[str, str]
+) -> dict:
     """The registered version's metadata: what scoring, monitoring and later promotions read."""
     features = list(logged.final.booster.feature_names or [])
-    groups = {v.name: v.group for v in by_name().values()}
     return {
         "evaluation": {  # what promotion needs to compare later models on unseen rows
             "model": measured_model,
@@ -508,7 +509,7 @@ def _log_model_run(experiment_id: str, logged: Logged, settings: Settings):
         measured_model = "registered"
         if booster is not fitted.best.booster:  # refit: keep the model the test rows measured
             measured_model = registry.log_split_model(fitted.best.booster)
-        metadata = _model_metadata(logged, settings.training, measured_model)
+        metadata = _model_metadata(logged, settings.training, measured_model, groups)
         info = registry.log_booster(booster, features, settings.mlflow.registered_model, metadata)
     return run, info
 
