@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -458,6 +457,7 @@ def test_a_source_without_a_suite_rejects_the_batch(spark, settings, tmp_path: P
     assert files["sigfaible_cotisation.csv"]["message"] == problem
 
 
+@pytest.mark.integration
 def test_the_job_stops_before_spark_without_suites(tmp_path: Path) -> None:
     folder = tmp_path / "no-expectations"
     conf = tmp_path / "conf.yaml"
@@ -465,15 +465,15 @@ def test_the_job_stops_before_spark_without_suites(tmp_path: Path) -> None:
         f"extends: {PROJECT_ROOT / 'conf' / 'test.yaml'}\ningest:\n  expectations_dir: {folder}\n"
     )
     raw = delivery(tmp_path / "raw", {"sigfaible_cotisation.csv": COTISATION_HEADER})
-    result = ingest_job(
-        [sys.executable], conf, raw, tmp_path / "lake", {"PYTHONPATH": str(PROJECT_ROOT)}
-    )
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1] == (
+    # through spark-submit.sh: the job's exit code is the command's
+    result = ingest_job([str(PROJECT_ROOT / "spark-submit.sh")], conf, raw, tmp_path / "lake")
+    output = result.stdout + result.stderr  # spark-submit merges the job's stderr into stdout
+    assert result.returncode == 1, output[-3000:]
+    assert (
         f"error: expectations folder not found: {folder} (ingest.expectations_dir); "
         "ingest does not run without its data-quality suites"
-    )
-    assert "Traceback" not in result.stderr and "SparkContext" not in result.stderr
+    ) in output.splitlines()
+    assert "Traceback" not in output and "SparkContext" not in output
     assert not (tmp_path / "lake").exists()
 
 
@@ -595,13 +595,23 @@ def test_a_generated_batch_reconciles_with_the_manifest(spark, world) -> None:
     )
 
 
-@pytest.mark.integration
-def test_the_job_reports_a_rejected_batch(tmp_path: Path) -> None:
+@pytest.mark.slow  # the job's own code, several Spark jobs and commits
+def test_the_job_reports_a_rejected_batch(spark, settings, tmp_path: Path, capsys) -> None:
+    # the job's own code in this session (its exit code through spark-submit.sh: above)
+    from jobs import ingest as job
+
     raw = delivery(tmp_path / "raw", {"sigfaible_cotisation.csv": b""})
-    submit = [str(PROJECT_ROOT / "spark-submit.sh")]
-    result = ingest_job(submit, "conf/test.yaml", raw, tmp_path / "lake")
-    output = result.stdout + result.stderr  # spark-submit merges the job's stderr into stdout
-    assert result.returncode == 1
+    args = job.parse_args(["--raw", str(raw), "--batch", "2024-01"])
+    job_settings = settings.model_copy(
+        update={
+            "lake": settings.lake.model_copy(update={"root": str(tmp_path / "lake")}),
+            "ingest": settings.ingest.model_copy(
+                update={"expectations_dir": str(EXPECTATIONS), "runs_dir": str(tmp_path / "runs")}
+            ),
+        }
+    )
+    assert job.run(spark, job_settings, args) == 1
+    output = capsys.readouterr().err
     assert "batch 2024-01 rejected, nothing committed" in output
     assert "sigfaible_cotisation.csv: the file is empty" in output
     report = Path(output.split("report: ")[1].split()[0])

@@ -15,7 +15,7 @@ from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 from common import delta_io, months
 from common.lake import Lake
 from features import silver as S
-from features.catalog import by_name, catalog
+from features.catalog import by_name, catalog, model_features
 from features.health import variable_health
 from features.panel import building_panel, gold_schema
 from features.pipeline import CatalogChanged, panel_settings, read_bronze, run_panel
@@ -278,3 +278,22 @@ def test_the_panel_comparison_sees_one_cell_and_tolerates_the_last_bits(spark) -
         assert str(failed.value).startswith(f"{{'{column}': 1}}")
     with pytest.raises(AssertionError, match="different siret keys"):
         assert_same_panel(a, a.replace("2", "3", "siret"))
+
+
+def test_variable_health_finds_constants_and_copies_on_a_tiny_panel(spark) -> None:
+    names = model_features()
+    rng = np.random.default_rng(3)
+    rows = []
+    for i in range(40):
+        values = rng.normal(size=len(names))
+        values[1] = 7.0  # constant
+        values[2] = np.nan if i % 3 else values[0]  # missing, else a copy of the first one
+        values[3] = values[0]  # a copy of the first one on every row
+        values[4] = np.nan  # always missing
+        rows.append((f"{i:014d}", i % 4, *[None if np.isnan(v) else float(v) for v in values]))
+    schema = "siret string, month_index int, " + ", ".join(f"{n} double" for n in names)
+    panel = spark.createDataFrame(rows, schema).repartition(3)  # batches in several tasks
+    health = variable_health(panel)
+    assert health.constant == [names[1], names[4]]
+    assert health.copies == [[names[0], names[3]]]
+    assert not health.ok
