@@ -12,6 +12,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from features.catalog import model_features
+from features.silver import MONTH_INDEX
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Health:
         return not self.constant and not self.copies
 
 
-SUMMARY = "name string, lo double, hi double, present long, fingerprint long"
+SUMMARY = "name string, lo double, hi double, fingerprint long"
 MISSING = np.uint64(0x7FF8DEADBEEF0001)  # the bits a missing value hashes as
 
 
@@ -36,13 +37,13 @@ def _mixed(x: np.ndarray) -> np.ndarray:
 
 
 def summaries(names: list[str]):
-    """Per Arrow batch of panel rows and per variable: min, max, number of values present and
-    a fingerprint (a sum of hashes of the value and the row's key), equal for identical
-    columns whatever the batches."""
+    """Per Arrow batch of panel rows and per variable: min and max of the values present (+inf
+    and -inf when none is) and a fingerprint (a sum of hashes of the value and the row's key),
+    equal for identical columns whatever the batches."""
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for frame in batches:
-            key = pd.util.hash_pandas_object(frame[["siret", "month_index"]], index=False)
+            key = pd.util.hash_pandas_object(frame[["siret", MONTH_INDEX]], index=False)
             values = frame[names].to_numpy(dtype="float64")
             missing = np.isnan(values)
             bits = np.where(missing, MISSING, values.view(np.uint64))
@@ -52,7 +53,6 @@ def summaries(names: list[str]):
                     "name": names,
                     "lo": np.where(missing, np.inf, values).min(axis=0),
                     "hi": np.where(missing, -np.inf, values).max(axis=0),
-                    "present": (~missing).sum(axis=0),
                     "fingerprint": hashed.sum(axis=0, dtype=np.uint64).astype(np.int64),
                 }
             )
@@ -64,7 +64,7 @@ def variable_health(panel: DataFrame) -> Health:
     """Every model variable's min, max and fingerprint, in one pass: each batch of rows is
     summarised in pandas, the summaries (one row per variable and batch) combined by Spark."""
     names = model_features()
-    rows = panel.select("siret", "month_index", *[F.col(n).cast("double") for n in names])
+    rows = panel.select("siret", MONTH_INDEX, *[F.col(n).cast("double") for n in names])
     stats = {
         r["name"]: r
         for r in rows.mapInPandas(summaries(names), SUMMARY)
@@ -72,12 +72,12 @@ def variable_health(panel: DataFrame) -> Health:
         .agg(
             F.min("lo").alias("lo"),
             F.max("hi").alias("hi"),
-            F.sum("present").alias("present"),
             F.sum("fingerprint").alias("fingerprint"),
         )
         .collect()  # one row per variable: does not grow with the panel
     }
-    constant = [n for n in names if not stats[n]["present"] or stats[n]["lo"] == stats[n]["hi"]]
+    # lo == hi: one value; lo > hi (+inf, -inf): none
+    constant = [n for n in names if stats[n]["lo"] >= stats[n]["hi"]]
     groups: dict[int, list[str]] = {}
     for n in names:
         groups.setdefault(stats[n]["fingerprint"], []).append(n)

@@ -32,6 +32,18 @@ def lake_for(tmp_path: Path, settings) -> Lake:
     return Lake(str(tmp_path / "lake"), settings.tables)
 
 
+def settings_for(settings, lake: Lake, tmp_path: Path):
+    """The settings a job run in this session reads: its lake, the suites, runs under tmp_path."""
+    return settings.model_copy(
+        update={
+            "lake": settings.lake.model_copy(update={"root": lake.root}),
+            "ingest": settings.ingest.model_copy(
+                update={"expectations_dir": str(EXPECTATIONS), "runs_dir": str(tmp_path / "runs")}
+            ),
+        }
+    )
+
+
 def run(spark, lake: Lake, raw: Path, batch: str, tmp_path: Path, **kwargs):
     return ingest_batch(
         spark, lake, EXPECTATIONS, tmp_path / "runs", str(raw), batch, today=TODAY, **kwargs
@@ -602,15 +614,7 @@ def test_the_job_reports_a_rejected_batch(spark, settings, tmp_path: Path, capsy
 
     raw = delivery(tmp_path / "raw", {"sigfaible_cotisation.csv": b""})
     args = job.parse_args(["--raw", str(raw), "--batch", "2024-01"])
-    job_settings = settings.model_copy(
-        update={
-            "lake": settings.lake.model_copy(update={"root": str(tmp_path / "lake")}),
-            "ingest": settings.ingest.model_copy(
-                update={"expectations_dir": str(EXPECTATIONS), "runs_dir": str(tmp_path / "runs")}
-            ),
-        }
-    )
-    assert job.run(spark, job_settings, args) == 1
+    assert job.run(spark, settings_for(settings, lake_for(tmp_path, settings), tmp_path), args) == 1
     output = capsys.readouterr().err
     assert "batch 2024-01 rejected, nothing committed" in output
     assert "sigfaible_cotisation.csv: the file is empty" in output
@@ -642,14 +646,7 @@ def test_a_job_that_loses_its_commit_to_another_exits_3(
     lake = lake_for(tmp_path, settings)
     held_dir = tmp_path / "held"
     held_dir.mkdir()
-    job_settings = settings.model_copy(
-        update={
-            "lake": settings.lake.model_copy(update={"root": lake.root}),
-            "ingest": settings.ingest.model_copy(
-                update={"expectations_dir": str(EXPECTATIONS), "runs_dir": str(tmp_path / "runs")}
-            ),
-        }
-    )
+    job_settings = settings_for(settings, lake, tmp_path)
     args = job.parse_args(["--raw", str(raw), "--batch", "2024-02"])
     run(
         spark,
