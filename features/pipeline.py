@@ -128,7 +128,7 @@ def bronze_commits(spark: SparkSession, lake: Lake) -> dict[str, tuple]:
             f"no bronze table for {', '.join(missing)} in {lake.root}: "
             "ingest a delivery first (jobs/ingest.py)"
         )
-    return {s: delta_io.last_commit(spark, lake.bronze(s))[:2] for s in SOURCES}
+    return {s: delta_io.commit_version(spark, lake.bronze(s)) for s in SOURCES}
 
 
 @cache

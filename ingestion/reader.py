@@ -36,6 +36,7 @@ def read_lines(spark: SparkSession, path: str) -> FileLines:
         text.groupBy("block")
         .agg(
             F.min("id").alias("first_id"),
+            F.min_by("raw", "id").alias("first_line"),  # the first block's: the header
             F.count(F.lit(1)).alias("n"),
             F.sum(F.pmod(F.xxhash64("raw"), F.lit(2_147_483_647))).alias("hash"),
             # the first undecodable line of the range, and where in it
@@ -59,8 +60,7 @@ def read_lines(spark: SparkSession, path: str) -> FileLines:
     numbered = text.join(F.broadcast(table), "block", "inner").select(
         (F.col("id") - F.col("first_id") + F.col("before") + 1).alias("line_number"), "raw"
     )
-    first_block = blocks[0]
-    header = text.where(F.col("id") == first_block["first_id"]).first()["raw"].lstrip("\ufeff")
+    header = blocks[0]["first_line"].lstrip("\ufeff")
     bad = [
         (b["bad"]["id"] - first_id + start + 1, b["bad"]["at"])
         for b, (_, first_id, start) in zip(blocks, offsets, strict=True)

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import re
+from functools import reduce
 from pathlib import Path
 
 import pytest
 from browser import drawn_rows, rendered, visible
 from delta.tables import DeltaTable
 from frames import assert_same_panel, stale_panel
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from common import delta_io, months
@@ -51,8 +53,9 @@ LAST = "2018-06"
 class TwoBatches:
     """A small world cut in two deliveries (generator/monthly.py): the first ingested and
     followed by an incremental panel run; the second through the monthly command, whose first
-    attempt fails on purpose in the panel step and whose rerun resumes there; then the same lake
-    rebuilt in full. Scored and monitored with the champion of the ``trained`` fixture."""
+    attempt fails on purpose in the panel step (building silver/debt, once two silver tables are
+    written) and whose rerun resumes there; then the same lake rebuilt in full. Scored and
+    monitored with the champion of the ``trained`` fixture."""
 
     def __init__(self, root: Path, trained_settings, spark):
         request = Request(
@@ -93,7 +96,7 @@ class TwoBatches:
 
         self.request = MonthRequest(str(root / "second"), LAST)
         with pytest.MonkeyPatch.context() as patch, pytest.raises(MonthFailed) as failed:
-            patch.setattr("features.pipeline.update_targets", _injected_failure)
+            patch.setattr("features.silver.build", _failing_on(FAILING, S.build))
             run_month(spark, self.settings, self.request)
         self.failure = failed.value
         self.after_failure = checksums(spark, self.panel_tables(spark))
@@ -113,18 +116,37 @@ class TwoBatches:
         return {n: delta_io.latest_version(spark, self.lake.silver(n)) for n in S.TABLES}
 
 
-def _injected_failure(*args, **kwargs):
-    raise RuntimeError("injected failure, after the panel's months were written")
+FAILING = "debt"  # the third silver table: the first two are written when it fails
+
+
+def _failing_on(table: str, build):
+    """``features.silver.build`` but for ``table``, whose building fails. Failing early in the
+    step keeps the failed attempt cheap (its months are not computed) while it has written
+    tables to restore."""
+
+    def failing(name, *args, **kwargs):
+        if name == table:
+            raise RuntimeError(f"injected failure, building silver/{table}")
+        return build(name, *args, **kwargs)
+
+    return failing
 
 
 def checksums(spark, paths: list[str]) -> dict[str, tuple[int, int]]:
-    """Each table's row count and sum of row hashes: equal contents, equal checksums."""
-    found = {}
+    """Each table's row count and sum of row hashes: equal contents, equal checksums (every
+    table in one Spark job)."""
+    sums = []
     for path in paths:
         table = delta_io.read(spark, path)
         hashed = F.xxhash64(*[F.col(f"`{c}`") for c in table.columns]).cast("decimal(38,0)")
-        found[path] = tuple(table.agg(F.count(F.lit(1)), F.sum(hashed)).first())
-    return found
+        sums.append(
+            table.agg(F.count(F.lit(1)).alias("rows"), F.sum(hashed).alias("hash")).select(
+                F.lit(path).alias("path"), "rows", "hash"
+            )
+        )
+    return {
+        r["path"]: (r["rows"], r["hash"]) for r in reduce(DataFrame.unionByName, sums).collect()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -186,8 +208,9 @@ def test_a_failed_step_leaves_the_tables_it_writes_as_they_were(spark, batches) 
     failure = batches.failure
     assert failure.step == "panel" and failure.code == 1
     assert "RuntimeError: injected failure" in str(failure)
-    # the months had been written, and the silver tables: all restored, none created
-    assert {"gold/panel", "silver/debt", "silver/headcount"} <= set(failure.restored)
+    # the silver tables written before the failure: restored, none created
+    written = list(S.TABLES)[: list(S.TABLES).index(FAILING)]
+    assert set(failure.restored) == {f"silver/{n}" for n in written} != set()
     assert failure.created == [] and failure.unrestored is None
     assert batches.after_failure == batches.before
     records = delta_io.read(spark, batches.lake.monthly_runs).orderBy("started_at").collect()
@@ -197,7 +220,7 @@ def test_a_failed_step_leaves_the_tables_it_writes_as_they_were(spark, batches) 
     assert "injected failure" in failed["error"] and failed["seconds"] > 0
     assert json.loads(failed["restored"]) == failure.restored
     # the restore is a commit of its own, saying why
-    history = DeltaTable.forPath(spark, batches.lake.panel).history().collect()
+    history = DeltaTable.forPath(spark, batches.lake.silver(written[0])).history().collect()
     restores = [h for h in history if h["operation"] == "RESTORE"]
     assert [json.loads(h["userMetadata"]) for h in restores] == [
         {"monthly": f"batch {LAST}: panel failed, restored"}

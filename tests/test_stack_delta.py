@@ -1,5 +1,8 @@
 """Delta through the project's session builder: write, read, MERGE, time travel."""
 
+import pytest
+from delta.tables import DeltaTable
+from pyspark.errors import AnalysisException
 from pyspark.testing import assertDataFrameEqual
 
 from common import delta_io
@@ -51,3 +54,28 @@ def test_replace_where_rewrites_only_matching_rows(spark, settings) -> None:
     delta_io.write(patch, path, replace_where="period = '2020-02'")
     expected = spark.createDataFrame([("a", "2020-01", 1.0), ("c", "2020-02", 9.0)], SCHEMA)
     assertDataFrameEqual(delta_io.read(spark, path), expected)
+
+
+def test_table_versions_from_the_log_agree_with_the_history(spark, settings, monkeypatch) -> None:
+    """Versions and commit times read from Delta's log (its internal ``DeltaLog``, no query)
+    equal what the public ``history`` says; a path with no table, or a Delta without that API,
+    takes the public way (and a missing table is named)."""
+    path = Lake.from_settings(settings).silver("stack_versions")
+    for rows in ([("a", "2020-01", 1.0)], [("b", "2020-02", 2.0)]):
+        delta_io.write(spark.createDataFrame(rows, SCHEMA), path, mode="append")
+        row = DeltaTable.forPath(spark, path).history(1).head()
+        assert delta_io._snapshot(spark, path) is not None  # the fast way is taken
+        assert delta_io.latest_version(spark, path) == row["version"]
+        assert delta_io.commit_version(spark, path) == (
+            row["version"],
+            row["timestamp"].isoformat(),
+        )
+    assert delta_io.latest_version(spark, path) == 1
+    missing = f"{path}_missing"
+    assert delta_io._snapshot(spark, missing) is None
+    with pytest.raises(AnalysisException, match="(?i)not a delta table"):
+        delta_io.latest_version(spark, missing)
+    # another Delta release, without DeltaLog.update: the same answers, through history(1)
+    monkeypatch.setattr(delta_io, "_snapshot", lambda spark, path: None)
+    assert delta_io.latest_version(spark, path) == 1
+    assert delta_io.commit_version(spark, path)[0] == 1
