@@ -82,10 +82,7 @@ def _snapshot(spark: SparkSession, path: str):
 
 def latest_version(spark: SparkSession, path: str) -> int:
     """Version number of the table's last commit (for data lineage)."""
-    snapshot = _snapshot(spark, path)
-    if snapshot is not None:
-        return int(snapshot.version())
-    return DeltaTable.forPath(spark, path).history(1).select("version").head()[0]
+    return commit_version(spark, path)[0]
 
 
 def commit_version(spark: SparkSession, path: str) -> tuple[int, str]:
