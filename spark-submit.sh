@@ -114,7 +114,13 @@ done
 if [[ "$master" == local* ]]; then export SPARK_LOCAL_IP=${SPARK_LOCAL_IP:-127.0.0.1}; fi
 
 export EARLY_WARNING_HOME=$ROOT
-export SPARK_CONF_DIR=${SPARK_CONF_DIR:-$ROOT/conf/spark}
+# The driver's Spark configuration folder: conf/spark (logging), or an empty one when the
+# driver starts from the class-data archive (common/cds.py), whose options name the logging
+conf_dir=$ROOT/conf/spark
+if [[ " ${from_conf[*]} " == *"-XX:SharedArchiveFile="* ]]; then
+  conf_dir=$ROOT/.cache/cds/spark-conf; mkdir -p "$conf_dir"
+fi
+export SPARK_CONF_DIR=${SPARK_CONF_DIR:-$conf_dir}
 export PYSPARK_PYTHON=${PYSPARK_PYTHON:-$PY}
 export PYSPARK_DRIVER_PYTHON=$PY
 SPARK_HOME=$("$PY" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')

@@ -67,6 +67,10 @@ class SparkSettings(_Section):
     ui_enabled: bool = True
     console_progress: bool = True
     log_level: str = "WARN"
+    class_data_sharing: bool = Field(
+        default=False,
+        description="drivers start from the class-data archive `make setup` builds (this machine)",
+    )
     conf: dict[str, str] = Field(default_factory=dict, description="extra spark.* settings")
 
 

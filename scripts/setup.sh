@@ -2,6 +2,7 @@
 # Idempotent set-up of the project environment:
 #   .venv/          Python 3.11 virtual environment, synced to requirements.lock (hash-checked)
 #   .cache/jars/    the JVM jars listed in jars.lock, fetched from Maven Central, sha1-checked
+#   .cache/cds/     the drivers' class-data archive (common/cds.py), built on this machine
 #   work/           local lake, MLflow store and run outputs (git-ignored)
 #   chromium        with --browser, as root: Debian's package, for the report tests
 # A second run only checks stamps and checksums and takes about a second.
@@ -69,6 +70,18 @@ grep -vE '^\s*(#|$)' jars.lock | while read -r coords sha1; do
   fi
   mv "$file.part" "$file"
 done
+
+# 3b. the drivers' class-data archive (common/cds.py): a driver's JVM starts ~3.5 s quicker;
+#     rebuilt when the JDK, pyspark, the jars or its recipe change (~30 s)
+java_bin=${JAVA_HOME:+$JAVA_HOME/bin/}java
+cds_stamp=$( ("$java_bin" -version 2>&1; ls "$VENV"/lib/python3.11/site-packages/pyspark/jars;
+  cat jars.lock common/cds.py) | sha256sum | cut -d' ' -f1)
+if [ "$(cat .cache/cds/stamp 2>/dev/null || true)" != "$cds_stamp" ] || [ ! -f .cache/cds/driver.jsa ]; then
+  log "building the drivers' class-data archive (.cache/cds/)"
+  rm -f .cache/cds/stamp
+  "$VENV/bin/python" -m common.cds
+  echo "$cds_stamp" > .cache/cds/stamp
+fi
 
 # 4. with --browser (make test, make test-e2e): Debian's Chromium, which renders the Data Docs
 #    and run reports headless, network off, in the tests (tests/browser.py)

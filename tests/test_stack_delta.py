@@ -1,5 +1,8 @@
 """Delta through the project's session builder: write, read, MERGE, time travel."""
 
+import re
+import subprocess
+
 import pytest
 from delta.tables import DeltaTable
 from pyspark.errors import AnalysisException
@@ -7,6 +10,7 @@ from pyspark.testing import assertDataFrameEqual
 
 from common import delta_io
 from common.lake import Lake
+from common.spark import CDS_ARCHIVE, CDS_CONF_DIR, LOG4J
 
 SCHEMA = "siret string, period string, amount double"
 
@@ -79,3 +83,24 @@ def test_table_versions_from_the_log_agree_with_the_history(spark, settings, mon
     monkeypatch.setattr(delta_io, "_snapshot", lambda spark, path: None)
     assert delta_io.latest_version(spark, path) == 1
     assert delta_io.commit_version(spark, path)[0] == 1
+
+
+def test_the_driver_starts_from_the_class_data_archive_and_logs_as_configured(spark) -> None:
+    """``make setup`` built the drivers' class-data archive (common/cds.py); the tests' driver
+    maps its classes from it (the JDK's own archive alone shares ~1,300), and still logs as
+    conf/spark/log4j2.properties says, though its Spark configuration folder is empty."""
+    jvm = spark.sparkContext._jvm
+    runtime = jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
+    assert f"-XX:SharedArchiveFile={CDS_ARCHIVE}" in list(runtime.getInputArguments())
+    counters = subprocess.run(
+        ["jcmd", str(runtime.getPid()), "PerfCounter.print"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    shared = int(re.search(r"java\.cls\.sharedLoadedClasses=(\d+)", counters).group(1))
+    assert shared > 5000
+    context = jvm.org.apache.logging.log4j.LogManager.getContext(False)
+    source = context.getConfiguration().getConfigurationSource().getLocation()
+    assert source == str(LOG4J)
+    assert not any(CDS_CONF_DIR.iterdir())
