@@ -49,9 +49,7 @@ def ensure_reference(conf: str, lake: str, rebuild: bool) -> float | None:
     spark = get_spark(settings.spark, "bench-monitor-reference")
     began = time.monotonic()
     learnt = spark.read.format("delta").load(Lake.from_settings(settings).panel).where(usable())
-    built = reference.build(
-        learnt, learnt.count(), features, booster_bytes(booster), settings.monitoring
-    )
+    built = reference.build(learnt, features, booster_bytes(booster), settings.monitoring)
     with mlflow.start_run(run_id=version.run_id):
         registry.log_json(reference.ARTIFACT, built)
     seconds = time.monotonic() - began

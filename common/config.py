@@ -168,6 +168,9 @@ class MonitoringSettings(_Section):
     count_alert: float = 0.5
     previous_months: int = 6  # the months a count is compared with
     min_count: int = 30  # a count whose previous mean is lower gets no status (too noisy)
+    # the reference describes the training rows of the window's last months (None: all of
+    # them): its first months cannot hold lags reaching before the history's start
+    reference_months: int | None = 12
     reference_rows: int = 200_000  # at most this many training rows (a random sample)
     edge_rows: int = 10_000  # the bin edges are the deciles of this many of them (on the driver)
     seed: int = 11

@@ -1,9 +1,13 @@
 """The monitoring reference of a model, computed at training time and stored with it.
 
-It describes the rows the model learnt from (at most ``reference_rows`` of them, a random
-sample): per variable its bin edges and counts, and the same for the model's scores on those
-rows. Monitoring later compares a month with it without rereading the training data. It holds
-counts and bin edges only (deciles of a variable over thousands of rows), never a row.
+It describes the rows the model learnt from in the last ``reference_months`` of its training
+window (at most ``reference_rows`` of them, a random sample): per variable its bin edges and
+counts, and the same for the model's scores on those rows. Not the whole window: in its first
+months a lag or a rolling window that reaches before the history's start cannot exist yet
+(no lag of 18 months in the 18 months after the first delivered one), and a month scored later
+would be flagged for that, which is not drift. Monitoring later compares a month with it
+without rereading the training data. It holds counts and bin edges only (deciles of a variable
+over thousands of rows), never a row.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from common import months
 from common.config import MonitoringSettings
 from monitoring import drift
 from training.predict import frame_matrix, load_booster
@@ -55,14 +60,24 @@ def describe(
     return _tally(drift.bin_counts(frame, inner, derive=derive), inner)
 
 
-def build(
-    rows: DataFrame, count: int, features: list[str], raw_model: bytes, cfg: MonitoringSettings
-) -> dict:
-    """The reference of a model trained on ``rows`` (``count`` of them, with ``periode``).
+def window(rows_by_month: dict[int, int], months: int | None) -> tuple[int, int, int]:
+    """The first and last month indexes of the training window's last ``months`` months (all
+    of it when None) and the rows in them, from the window's rows per month index."""
+    last = max(rows_by_month)
+    first = min(rows_by_month) if months is None else max(min(rows_by_month), last - months + 1)
+    return first, last, sum(n for m, n in rows_by_month.items() if m >= first)
+
+
+def build(rows: DataFrame, features: list[str], raw_model: bytes, cfg: MonitoringSettings) -> dict:
+    """The reference of a model trained on ``rows`` (with ``periode``).
 
     One pass over the rows: the executors score each batch with the model and count every
     variable and the score in the bins; the bins' edges come from a bounded sample scored on
-    the driver."""
+    the driver. The rows per month come first (one small aggregation: at most a row a month)."""
+    month = months.index_column(F.col("periode"))
+    per_month = rows.groupBy(month.alias("m")).count().collect()  # one row per month
+    first, last, count = window({r["m"]: r["count"] for r in per_month}, cfg.reference_months)
+    rows = rows.where(month >= first)
     sample = _sample(rows.select("periode", *features), count, cfg.reference_rows, cfg.seed)
     loaded: dict = {}  # in each task (and on the driver), the model is loaded at its first batch
 
@@ -74,13 +89,12 @@ def build(
 
     kept = min(count, cfg.reference_rows)
     described = describe(sample, features, cfg.edge_rows, kept, cfg.seed, derive=score)
-    span = sample.agg(F.min("periode"), F.max("periode")).first()
     score_part = described.pop(SCORE)
     reference = {
         "rows": sum(score_part["counts"].values()),
-        "sampled_from": count,
-        "first_month": span[0].strftime("%Y-%m") if span[0] is not None else None,
-        "last_month": span[1].strftime("%Y-%m") if span[1] is not None else None,
+        "sampled_from": count,  # the training rows of the window's last reference_months
+        "first_month": months.label(first),
+        "last_month": months.label(last),
         "edge_rows": cfg.edge_rows,
         "variables": described,
         "score": score_part,

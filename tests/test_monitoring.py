@@ -12,7 +12,7 @@ from common import months
 from common.config import MonitoringSettings
 from jobs.monitor import ALERT_EXIT, exit_code
 from monitoring import drift, pipeline
-from monitoring.reference import describe
+from monitoring.reference import describe, window
 
 CFG = MonitoringSettings()
 
@@ -35,6 +35,17 @@ def test_psi_by_hand() -> None:
 def test_shares_leave_missing_values_out_of_the_distribution() -> None:
     share, missing, rows = drift.shares({0: 1, 2: 3, drift.MISSING: 4}, 3)
     assert share.tolist() == [0.25, 0.0, 0.75] and missing == 0.5 and rows == 8
+
+
+def test_the_reference_keeps_the_training_windows_last_months() -> None:
+    jan = months.index("2016-01")
+    rows = {jan + i: 100 + i for i in range(30)}  # 2016-01 to 2018-06
+    assert window(rows, 12) == (months.index("2017-07"), jan + 29, sum(range(118, 130)))
+    assert window(rows, None) == (jan, jan + 29, sum(rows.values()))
+    assert window(rows, 40) == (jan, jan + 29, sum(rows.values()))  # shorter than asked: all
+    # a month without rows inside the window counts for nothing, and is still inside it
+    gap = {m: n for m, n in rows.items() if m != jan + 25}
+    assert window(gap, 12) == (months.index("2017-07"), jan + 29, sum(range(118, 130)) - 125)
 
 
 def test_a_shifted_variable_is_flagged_and_an_unshifted_one_is_not(spark) -> None:

@@ -387,7 +387,7 @@ def finalise(prepared: Prepared, measured: Measured, settings: Settings, workers
     started = time.monotonic()
     learnt = prepared.panel.where(usable()) if cfg.refit else prepared.fold("train")
     reference = monitoring_reference.build(
-        learnt, rows, prepared.features, booster_bytes(booster), settings.monitoring
+        learnt, prepared.features, booster_bytes(booster), settings.monitoring
     )
     seconds["monitoring_reference"] = time.monotonic() - started
     return Final(booster, rows, reference, shap_sample(prepared, cfg))
