@@ -440,7 +440,10 @@ def _log_run(
     registry.log_table("monitoring.csv", table.drop(columns=["mlflow_run_id"]))
     figures = {"top_drifting_variables": lambda: plots.top_variables(variables, cfg)}
     if len(scored):
-        figures["score_distribution"] = lambda: plots.score_distribution(ref["score"], score_bins)
+        window = f"training rows {ref['first_month']} to {ref['last_month']}"
+        figures["score_distribution"] = lambda: plots.score_distribution(
+            ref["score"], score_bins, window
+        )
     if len(history):
         figures["alert_counts"] = lambda: plots.alert_counts(history)
     registry.log_figures(figures)

@@ -34,8 +34,9 @@ def top_variables(variables: pd.DataFrame, cfg: MonitoringSettings, top: int = 2
     return fig
 
 
-def score_distribution(reference: dict, current: pd.DataFrame):
-    """Share of scores per reference decile bin: the training rows against this month."""
+def score_distribution(reference: dict, current: pd.DataFrame, months: str = "training rows"):
+    """Share of scores per reference decile bin: the training rows (``months``, the reference's
+    window) against this month."""
     bins = len(reference["edges"]) + 1
     ref_share, _, ref_rows = drift.shares({int(k): v for k, v in reference["counts"].items()}, bins)
     counts = dict(zip(current["bin"], current["rows"], strict=True))
@@ -44,7 +45,7 @@ def score_distribution(reference: dict, current: pd.DataFrame):
     labels = [f"{bounds[i]:.2g} to {bounds[i + 1]:.2g}" for i in range(bins)]
     x = np.arange(bins)
     fig, ax = plt.subplots(figsize=(9, 4.5))
-    ax.bar(x - 0.2, ref_share, width=0.4, label=f"training rows ({ref_rows:,})")
+    ax.bar(x - 0.2, ref_share, width=0.4, label=f"{months} ({ref_rows:,})")
     ax.bar(x + 0.2, cur_share, width=0.4, label=f"this month ({cur_rows:,})")
     ax.set_xticks(x, labels, rotation=45, ha="right")
     ax.set(
