@@ -32,7 +32,10 @@ def where(fn) -> str:
     """``path:line function`` of a function, relative to the project."""
     fn = inspect.unwrap(fn)
     path = inspect.getsourcefile(fn) or "?"
-    line = inspect.getsourcelines(fn)[1]
+    source, line = inspect.getsourcelines(fn)  # from its first decorator: point at its def
+    line += next(
+        i for i, text in enumerate(source) if text.lstrip().startswith(("def ", "async def "))
+    )
     if ".zip/" in path:  # run through spark-submit: the project's zip holds the same tree
         path = path.split(".zip/", 1)[1]
     else:
