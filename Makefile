@@ -25,7 +25,7 @@ test: setup lint browser ## lint, then the test suite but the end-to-end runs (P
 test-fast: setup lint ## the quick tests only (not slow, integration nor e2e): the edit-test loop
 	$(VENV)/bin/pytest -m "not slow and not integration and not e2e" $(PYTEST_ARGS)
 
-test-e2e: setup browser ## the pipeline end to end: locally, on a standalone cluster, with faults (~30 min)
+test-e2e: setup browser ## the pipeline end to end: locally, on a standalone cluster, with faults (~20 min on 2 cores)
 	$(VENV)/bin/pytest -m e2e $(PYTEST_ARGS)
 
 demo: setup ## run the pipeline locally on generated data and print where the outputs are
