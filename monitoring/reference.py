@@ -60,11 +60,11 @@ def describe(
     return _tally(drift.bin_counts(frame, inner, derive=derive), inner)
 
 
-def window(rows_by_month: dict[int, int], months: int | None) -> tuple[int, int, int]:
-    """The first and last month indexes of the training window's last ``months`` months (all
-    of it when None) and the rows in them, from the window's rows per month index."""
+def window(rows_by_month: dict[int, int], span: int | None) -> tuple[int, int, int]:
+    """The first and last month indexes of the training window's last ``span`` months (all of
+    it when None) and the rows in them, from the window's rows per month index."""
     last = max(rows_by_month)
-    first = min(rows_by_month) if months is None else max(min(rows_by_month), last - months + 1)
+    first = min(rows_by_month) if span is None else max(min(rows_by_month), last - span + 1)
     return first, last, sum(n for m, n in rows_by_month.items() if m >= first)
 
 
