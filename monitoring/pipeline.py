@@ -438,9 +438,9 @@ def _log_run(
         metrics[f"alerts_{r.item}"] = r.value
     mlflow.log_metrics({k: v for k, v in metrics.items() if not np.isnan(v)})
     registry.log_table("monitoring.csv", table.drop(columns=["mlflow_run_id"]))
-    figures = {"top_drifting_variables": lambda: plots.top_variables(variables, cfg)}
+    window = f"training rows {ref['first_month']} to {ref['last_month']}"
+    figures = {"top_drifting_variables": lambda: plots.top_variables(variables, cfg, 25, window)}
     if len(scored):
-        window = f"training rows {ref['first_month']} to {ref['last_month']}"
         figures["score_distribution"] = lambda: plots.score_distribution(
             ref["score"], score_bins, window
         )

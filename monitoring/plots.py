@@ -19,15 +19,21 @@ from scoring.alerts import LEVELS  # noqa: E402
 COLOURS = {"ok": "tab:blue", "watch": "tab:orange", "alert": "tab:red"}
 
 
-def top_variables(variables: pd.DataFrame, cfg: MonitoringSettings, top: int = 25):
-    """The variables of highest PSI, coloured by status, with the two thresholds."""
+def top_variables(
+    variables: pd.DataFrame,
+    cfg: MonitoringSettings,
+    top: int = 25,
+    months: str = "the model's training rows",
+):
+    """The variables of highest PSI against ``months`` (the reference's window), coloured by
+    status, with the two thresholds."""
     shown = variables.dropna(subset=["psi"]).nlargest(top, "psi").iloc[::-1]
     fig, ax = plt.subplots(figsize=(8, 0.3 * max(len(shown), 4) + 1.5))
     ax.barh(shown["item"], shown["psi"], color=[COLOURS[s] for s in shown["status"]])
     ax.axvline(cfg.psi_watch, color=COLOURS["watch"], linestyle=":", label="watch")
     ax.axvline(cfg.psi_alert, color=COLOURS["alert"], linestyle=":", label="alert")
     ax.set(
-        title=f"Top {len(shown)} variables by PSI against the model's training rows",
+        title=f"Top {len(shown)} variables by PSI against {months}",
         xlabel="Population stability index",
     )
     ax.legend(loc="lower right")
