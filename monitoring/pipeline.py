@@ -412,6 +412,7 @@ def _log_run(
 ) -> None:
     from monitoring import plots
 
+    reference_months = f"{ref['first_month']} to {ref['last_month']}"
     mlflow.set_tags({"model_type": "monitoring", "period": period})
     registry.log_params(
         {
@@ -419,7 +420,7 @@ def _log_run(
             "model.version": version,
             "model.run_id": model_run,
             "reference.rows": str(ref["rows"]),
-            "reference.months": f"{ref['first_month']} to {ref['last_month']}",
+            "reference.months": reference_months,
             **{f"config.monitoring.{k}": str(v) for k, v in cfg.model_dump().items()},
         }
     )
@@ -438,11 +439,13 @@ def _log_run(
         metrics[f"alerts_{r.item}"] = r.value
     mlflow.log_metrics({k: v for k, v in metrics.items() if not np.isnan(v)})
     registry.log_table("monitoring.csv", table.drop(columns=["mlflow_run_id"]))
-    window = f"training rows {ref['first_month']} to {ref['last_month']}"
-    figures = {"top_drifting_variables": lambda: plots.top_variables(variables, cfg, 25, window)}
+    against = f"training rows {reference_months}"
+    figures = {
+        "top_drifting_variables": lambda: plots.top_variables(variables, cfg, months=against)
+    }
     if len(scored):
         figures["score_distribution"] = lambda: plots.score_distribution(
-            ref["score"], score_bins, window
+            ref["score"], score_bins, against
         )
     if len(history):
         figures["alert_counts"] = lambda: plots.alert_counts(history)
