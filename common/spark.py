@@ -86,6 +86,13 @@ def session_settings(cfg: SparkSettings, app_name: str | None = None) -> dict[st
         "spark.ui.showConsoleProgress": str(cfg.console_progress).lower(),
         # Delta tables are written by path; no Hive metastore or local warehouse folder.
         "spark.sql.warehouse.dir": str(PROJECT_ROOT / "work" / "spark-warehouse"),
+        # Parquet without dictionary pages, compressed by zstd: the panel's ~870 double
+        # columns are mostly distinct values, so each page filled a dictionary only to
+        # abandon it. On the demo's panel, against Spark's dictionary + snappy: writes 42%
+        # quicker, full reads a third quicker, files 22% smaller (bench/parquet.py).
+        # spark.conf may set them back.
+        "spark.hadoop.parquet.enable.dictionary": "false",
+        "spark.sql.parquet.compression.codec": "zstd",
     }
     optional = {
         "spark.executor.memory": cfg.executor_memory,

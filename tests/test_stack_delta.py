@@ -2,7 +2,9 @@
 
 import re
 import subprocess
+from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from delta.tables import DeltaTable
 from pyspark.errors import AnalysisException
@@ -46,6 +48,24 @@ def test_write_merge_and_time_travel(spark, settings) -> None:
     assertDataFrameEqual(delta_io.read(spark, path), expected)
     assert delta_io.latest_version(spark, path) == 1
     assertDataFrameEqual(delta_io.read(spark, path, version=0), first)
+
+
+def test_tables_are_written_plain_encoded_and_zstd_compressed(spark, settings) -> None:
+    """The session's Parquet settings (common/spark.py) reach Delta's writer: data pages
+    compressed by zstd, no dictionary pages; a reader outside Spark gets the rows back."""
+    path = Lake.from_settings(settings).silver("stack_encoding")
+    rows = [(f"{i:014d}", "2020-01", i / 7 if i % 5 else None) for i in range(500)]
+    delta_io.write(spark.createDataFrame(rows, SCHEMA).coalesce(1), path)
+    (data,) = [p for p in Path(path).glob("*.parquet")]
+    meta = pq.ParquetFile(data).metadata
+    assert meta.num_rows == 500
+    for i in range(meta.num_columns):
+        column = meta.row_group(0).column(i)
+        assert column.compression == "ZSTD", column.path_in_schema
+        assert column.dictionary_page_offset is None, column.path_in_schema
+        assert "PLAIN_DICTIONARY" not in column.encodings, column.path_in_schema
+    back = pq.read_table(data).to_pylist()
+    assert [(r["siret"], r["period"], r["amount"]) for r in back] == rows
 
 
 def test_replace_where_rewrites_only_matching_rows(spark, settings) -> None:
