@@ -20,11 +20,12 @@ import pyarrow.parquet as pq
 from pyspark import StorageLevel
 
 from bench.harness import ROOT, machine, save
+from bench.panel_files import table_layout
 from common import delta_io
 from common.cli import job_parser, start
 from common.lake import Lake
 
-CODEC = "spark.sql.parquet.compression.codec"
+DICTIONARY, CODEC = "parquet.enable.dictionary", "spark.sql.parquet.compression.codec"
 SCRATCH = ROOT / "work" / "bench" / "parquet"
 # label -> (parquet.enable.dictionary, spark.sql.parquet.compression.codec); None: the session's
 VARIANTS = {
@@ -35,10 +36,6 @@ VARIANTS = {
     "plain + zstd": ("false", "zstd"),
     "plain + lz4_raw": ("false", "lz4_raw"),
 }
-
-
-def _size(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*.parquet"))
 
 
 def _encodings(path: Path) -> list[str]:
@@ -54,9 +51,9 @@ def _encodings(path: Path) -> list[str]:
 
 def _measure(spark, df, numeric: list[str], dictionary, codec, out: Path) -> dict:
     session = spark.conf
-    saved = {k: session.get(k, None) for k in ("parquet.enable.dictionary", CODEC)}
+    saved = {k: session.get(k, None) for k in (DICTIONARY, CODEC)}
     if dictionary is not None:
-        session.set("parquet.enable.dictionary", dictionary)
+        session.set(DICTIONARY, dictionary)
         session.set(CODEC, codec)
     try:
         shutil.rmtree(out, ignore_errors=True)
@@ -74,7 +71,12 @@ def _measure(spark, df, numeric: list[str], dictionary, codec, out: Path) -> dic
                 session.unset(key)
             else:
                 session.set(key, value)
-    return {"write": written, "read": read, "bytes": _size(out), "encodings": _encodings(out)}
+    return {
+        "write": written,
+        "read": read,
+        "bytes": table_layout(out)["bytes"],
+        "encodings": _encodings(out),
+    }
 
 
 def render(payload: dict) -> str:

@@ -56,7 +56,7 @@ def test_tables_are_written_plain_encoded_and_zstd_compressed(spark, settings) -
     path = Lake.from_settings(settings).silver("stack_encoding")
     rows = [(f"{i:014d}", "2020-01", i / 7 if i % 5 else None) for i in range(500)]
     delta_io.write(spark.createDataFrame(rows, SCHEMA).coalesce(1), path)
-    (data,) = [p for p in Path(path).glob("*.parquet")]
+    (data,) = Path(path).glob("*.parquet")
     meta = pq.ParquetFile(data).metadata
     assert meta.num_rows == 500
     for i in range(meta.num_columns):
