@@ -33,15 +33,15 @@ CDS_DIR = PROJECT_ROOT / ".cache" / "cds"
 CDS_ARCHIVE = CDS_DIR / "driver.jsa"
 CDS_CONF_DIR = CDS_DIR / "spark-conf"
 
-# Settings that belong to whoever launches the application: never overridden
-# when spark-submit already set them.
-RESOURCE_KEYS = (
-    "spark.master",
-    "spark.driver.memory",
-    "spark.executor.memory",
-    "spark.executor.cores",
-    "spark.executor.instances",
-    "spark.sql.shuffle.partitions",
+# Settings the jobs depend on, kept whatever spark-submit was given: every other one that
+# spark-submit already holds wins over the configuration's (spark-submit.sh passes the
+# configuration's settings first and the command line's after them, so the command line
+# wins, as its usage says; a plain spark-submit brings the cluster's spark-defaults.conf).
+PROJECT_KEYS = (
+    "spark.app.name",  # the job's own name (spark-submit names the application after its file)
+    "spark.sql.extensions",
+    "spark.sql.catalog.spark_catalog",
+    "spark.sql.session.timeZone",
 )
 
 
@@ -135,8 +135,8 @@ def get_spark(cfg: SparkSettings, app_name: str | None = None) -> SparkSession:
     if under_spark_submit():
         SparkContext._ensure_initialized()
         submitted = SparkConf()  # spark.* properties spark-submit put in the JVM
-        for key in RESOURCE_KEYS:
-            if submitted.contains(key):
+        for key in list(wanted):
+            if key not in PROJECT_KEYS and submitted.contains(key):
                 wanted.pop(key)
     else:
         wanted["spark.jars"] = ",".join(delta_jars())

@@ -2,6 +2,11 @@
 ``scripts/standalone-cluster.sh``), compared with the same pipeline run locally, and the
 faults it must survive: a worker lost mid-job, a driver killed mid-write, concurrent jobs.
 
+The local run is the demo (``scripts/demo.sh``, as `make demo` runs it). The cluster takes its
+lake over as it stood before the demo's last month: it trains the model again and runs that
+month's cycle (``jobs/monthly.py``: ingest, incremental panel, score, monitoring, list), then
+rebuilds the panel under faults, scores two months at once and ingests the month's delivery
+twice at once; each outcome is compared with the local run's.
 Every job goes through ``./spark-submit.sh`` as a data engineer runs it. The cluster uses
 ports of its own (7177, 8190...) so a cluster started by hand on the defaults is left alone.
 """
@@ -11,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -107,11 +113,6 @@ def cluster_conf(cluster, tmp_path_factory) -> Path:
     return conf
 
 
-@pytest.fixture(scope="module")
-def cluster_demo(cluster, cluster_conf, tmp_path_factory) -> Demo:
-    return Demo(tmp_path_factory.mktemp("cluster-demo"), cluster_conf)
-
-
 def submit(*args: str, options: tuple[str, ...] = ()) -> subprocess.Popen:
     """A job through spark-submit.sh, in a process group of its own (to kill its driver),
     its output in a file (a pipe left unread would block it)."""
@@ -138,6 +139,80 @@ def finish(proc: subprocess.Popen, timeout: int = 900) -> tuple[int, str]:
     return proc.returncode, output(proc)
 
 
+def lake_as_of(lake: Path, moment: float) -> None:
+    """Each Delta table of ``lake`` as it stood at ``moment`` (seconds since the epoch): the
+    commits made after it are dropped from the table's log with every file of theirs (the
+    commit, Delta's checksum, Hadoop's hidden ``.crc``), their data files left unreferenced
+    (as a failed write leaves them: readers ignore them); a table created after it is
+    removed."""
+
+    def version(entry: Path) -> int | None:  # 00000000000000000001.json, .000...1.json.crc
+        first = entry.name.lstrip(".").split(".")[0]
+        return int(first) if first.isdigit() else None
+
+    for log in sorted(lake.rglob("_delta_log")):
+        later = {
+            version(entry)
+            for entry in log.glob("*.json")
+            if json.loads(entry.read_text().splitlines()[0])["commitInfo"]["timestamp"]
+            > moment * 1000
+        }
+        for entry in log.iterdir():
+            if entry.is_file() and (version(entry) in later or "checkpoint" in entry.name):
+                entry.unlink()  # and any checkpoint: Delta lists the log without one
+        if not any(log.glob("*.json")):
+            shutil.rmtree(log.parent)
+
+
+class ClusterRun:
+    """The local demo's lake taken over by the cluster, as a team moves its monthly run to a
+    cluster: the lake as it stood when the local run trained its model (before its month's
+    cycle), the model trained again on the cluster (in an MLflow store of its own), then the
+    last month's cycle on the cluster (``jobs/monthly.py``: ingest, incremental panel, score,
+    monitoring, list). Every outcome must be the local run's."""
+
+    def __init__(self, folder: Path, conf: Path, local: Demo):
+        self.dir, self.lake = folder, folder / "lake"
+        self.conf, self.list = folder / "cluster-run.yaml", folder / f"list_{Demo.LAST}.json"
+        shutil.copytree(local.lake, self.lake)
+        # the local training's report is written once it has trained, before the month's cycle
+        trained = max(p.stat().st_mtime for p in (local.dir / "runs" / "train").rglob("*"))
+        lake_as_of(self.lake, trained)
+        self.conf.write_text(
+            f"extends: {conf}\n"
+            f"lake:\n  root: {self.lake}\n"
+            f"ingest:\n  runs_dir: {folder / 'runs'}\n"
+            f"  expectations_dir: {PROJECT_ROOT / 'expectations'}\n"
+            f'panel:\n  start: "{Demo.START}"\n'
+            f"mlflow:\n  tracking_uri: sqlite:///{folder / 'mlflow.db'}\n"
+            f"  artifact_root: {folder / 'artifacts'}\n"
+        )
+        jobs = [
+            ("jobs/train.py", "--truth", str(local.dir / "truth"), "--promote"),
+            (
+                "jobs/monthly.py",
+                "--raw",
+                str(local.dir / f"raw_{Demo.LAST}"),
+                "--batch",
+                Demo.LAST,
+                "--out",
+                str(self.list),
+            ),
+        ]
+        self.returncode, self.console = 0, ""
+        for job, *args in jobs:
+            self.returncode, out = finish(submit(job, "--config", str(self.conf), *args))
+            self.console += out
+            if self.returncode:
+                break
+
+
+@pytest.fixture(scope="module")
+def cluster_run(cluster, cluster_conf, local_demo, tmp_path_factory) -> ClusterRun:
+    assert local_demo.returncode == 0, local_demo.console[-5000:]
+    return ClusterRun(tmp_path_factory.mktemp("cluster-run"), cluster_conf, local_demo)
+
+
 def assert_same_rows(a, b) -> int:
     """The same rows in both frames (as multisets); returns how many."""
     assert sorted(a.columns) == sorted(b.columns)
@@ -152,18 +227,18 @@ def panel(spark, demo: Demo):
     return delta_io.read(spark, str(demo.lake / "gold" / "panel"))
 
 
-def test_the_pipeline_on_the_cluster_equals_the_local_run(
-    spark, cluster, cluster_demo, local_demo
+def test_the_model_and_the_month_on_the_cluster_equal_the_local_run(
+    spark, cluster, cluster_run, local_demo
 ) -> None:
-    assert local_demo.returncode == 0, local_demo.console[-5000:]
-    assert cluster_demo.returncode == 0, cluster_demo.console[-5000:]
-    assert f"Spark 4.1.1 on {cluster.url}" in cluster_demo.console
+    assert cluster_run.returncode == 0, cluster_run.console[-5000:]
+    assert f"Spark 4.1.1 on {cluster.url}" in cluster_run.console
     assert "on local[2]" in local_demo.console
+    # the lake was taken over as it stood before the local run's month: the cycle ingested it
+    assert re.search(r"\[1/5\] ingest: \d+ files, [\d,]+ lines read", cluster_run.console)
 
-    # every job ran as an application of the cluster, with an executor on each worker
+    # both jobs ran as applications of the cluster, with an executor on each worker
     apps = cluster.state()["completedapps"]
-    # generate, ingest, panel, train, monthly (ingest, panel, score, monitor, export), summary
-    assert len(apps) >= 6, [a["name"] for a in apps]
+    assert len(apps) >= 2, [a["name"] for a in apps]  # train, monthly
     executors = {
         p.parent.name  # <worker work dir>/<app id>/<executor id>
         for w in ("worker-1", "worker-2")
@@ -177,19 +252,36 @@ def test_the_pipeline_on_the_cluster_equals_the_local_run(
     assert apps_on[0] and apps_on[0] == apps_on[1]
     # XGBoost trained with one worker per executor: two barrier tasks, one core per executor
     assert re.search(
-        r"XGBoost: \d+ trees \(best iteration \d+\) with 2 workers", cluster_demo.console
+        r"XGBoost: \d+ trees \(best iteration \d+\) with 2 workers", cluster_run.console
     )
 
-    assert_same_panel(panel(spark, local_demo), panel(spark, cluster_demo))
+    # the month's panel, updated on the cluster, is the local one
+    assert_same_panel(panel(spark, local_demo), panel(spark, cluster_run))
+    # the model trained on the cluster scores the month as the local one did
     scores = [
         delta_io.read(spark, str(d.lake / "gold" / "scores")).select("siret", "periode", "score")
-        for d in (local_demo, cluster_demo)
+        for d in (local_demo, cluster_run)
     ]
     assert scores[0].count() == scores[1].count() > 0
     joined = scores[0].alias("l").join(scores[1].alias("c"), ["siret", "periode"])
     assert joined.count() == scores[0].count()
     worst = joined.agg(F.max(F.abs(F.col("l.score") - F.col("c.score")))).first()[0]
     assert worst < 1e-6
+    # and its monitoring of the month found the same items, with the same values and statuses
+    keys = ["periode", "kind", "item"]
+    monitoring = [
+        delta_io.read(spark, str(d.lake / "ops" / "monitoring")).select(*keys, "value", "status")
+        for d in (local_demo, cluster_run)
+    ]
+    assert monitoring[0].count() == monitoring[1].count() > 0
+    both = monitoring[0].alias("l").join(monitoring[1].alias("c"), keys)
+    assert both.count() == monitoring[0].count()
+    differing = both.where(
+        ~F.col("l.status").eqNullSafe(F.col("c.status"))
+        | (F.col("l.value").isNull() != F.col("c.value").isNull())
+        | (F.abs(F.col("l.value") - F.col("c.value")) > 1e-6)
+    )
+    assert differing.isEmpty(), differing.select(*keys).limit(5).collect()
 
 
 def _assert_close(cluster_value, local_value, where: str = "") -> None:
@@ -212,9 +304,9 @@ def _assert_close(cluster_value, local_value, where: str = "") -> None:
 
 
 def test_the_list_exported_on_the_cluster_equals_the_local_one(
-    cluster, cluster_demo, local_demo
+    cluster, cluster_run, local_demo
 ) -> None:
-    assert local_demo.returncode == 0 and cluster_demo.returncode == 0
+    assert local_demo.returncode == 0 and cluster_run.returncode == 0
     # the list goes to a folder the executors cannot see: it must come through the driver
     out = cluster.driver_only / "list.json"
     marker = cluster.driver_only / "marker"
@@ -222,12 +314,12 @@ def test_the_list_exported_on_the_cluster_equals_the_local_one(
     assert not any(cluster.worker_sees(marker, w) for w in (1, 2)), (
         "the workers see the driver's folder: the test needs root and `unshare --mount`"
     )
-    assert cluster.worker_sees(cluster_demo.lake, 1)  # the lake, though, is shared
+    assert cluster.worker_sees(cluster_run.lake, 1)  # the lake, though, is shared
     code, log = finish(
         submit(
             "jobs/export_list.py",
             "--config",
-            str(cluster_demo.conf),
+            str(cluster_run.conf),
             "--period",
             Demo.LAST,
             "--out",
@@ -236,8 +328,8 @@ def test_the_list_exported_on_the_cluster_equals_the_local_one(
     )
     assert code == 0, log[-5000:]
     assert f"Spark 4.1.1 on {cluster.url}" in log
-    # byte for byte the list the demo's own export wrote from the same lake
-    assert out.read_bytes() == (cluster_demo.dir / f"list_{Demo.LAST}.json").read_bytes()
+    # byte for byte the list the cluster's monthly cycle wrote from the same lake
+    assert out.read_bytes() == cluster_run.list.read_bytes()
     listed = json.loads(out.read_text(encoding="utf-8"))
     local = json.loads((local_demo.dir / f"list_{Demo.LAST}.json").read_text(encoding="utf-8"))
     assert len(listed) == len(local) > 0
@@ -266,20 +358,20 @@ def _wait_for_both_executors(cluster: Cluster, proc: subprocess.Popen) -> None:
 
 
 def test_a_driver_killed_mid_write_leaves_the_previous_version_and_the_rerun_survives_a_lost_worker(
-    spark, cluster, cluster_demo, local_demo
+    spark, cluster, cluster_run, local_demo
 ) -> None:
     """Two faults, one panel rebuild each: the driver killed while it writes the panel (readers
     keep the previous version, whole); then the rerun, which loses a worker on the way, still
     converges to the content of an uninterrupted run. Each rebuild replaces every month
     (--from/--to the whole span: the silver tables, whose inputs did not change, are kept)."""
-    assert cluster_demo.returncode == 0
-    table = cluster_demo.lake / "gold" / "panel"
+    assert cluster_run.returncode == 0
+    table = cluster_run.lake / "gold" / "panel"
     before_version = delta_io.latest_version(spark, str(table))
     before_files = _data_files(table)
     rebuild = (
         "jobs/panel.py",
         "--config",
-        str(cluster_demo.conf),
+        str(cluster_run.conf),
         "--from",
         Demo.START,
         "--to",
@@ -300,7 +392,7 @@ def test_a_driver_killed_mid_write_leaves_the_previous_version_and_the_rerun_sur
     assert _data_files(table) - before_files, "the kill came before any file was written"
     # readers see the previous version, whole
     assert delta_io.latest_version(spark, str(table)) == before_version
-    assert_same_panel(panel(spark, local_demo), panel(spark, cluster_demo))
+    assert_same_panel(panel(spark, local_demo), panel(spark, cluster_run))
 
     for _ in range(60):  # the killed application's cores are released by the master
         if not cluster.state()["activeapps"]:
@@ -324,23 +416,33 @@ def test_a_driver_killed_mid_write_leaves_the_previous_version_and_the_rerun_sur
         cluster.script("start")  # the lost worker comes back for the next tests
     assert cluster.alive_workers() == 2
     assert delta_io.latest_version(spark, str(table)) > before_version
-    assert_same_panel(panel(spark, local_demo), panel(spark, cluster_demo))
+    assert_same_panel(panel(spark, local_demo), panel(spark, cluster_run))
 
 
-def test_two_periods_scored_at_once_both_commit(spark, cluster, cluster_demo) -> None:
-    table = str(cluster_demo.lake / "gold" / "scores")
+def _ran_side_by_side(cluster: Cluster, jobs: int) -> None:
+    """The cluster's last ``jobs`` applications were each given one core (the command line's
+    spark.cores.max=1, over the configuration's 2) and ran at the same time."""
+    apps = sorted(cluster.state()["completedapps"], key=lambda a: a["starttime"])[-jobs:]
+    assert [a["cores"] for a in apps] == [1] * jobs, apps
+    ends = [a["starttime"] + a["duration"] for a in apps]
+    assert max(a["starttime"] for a in apps) < min(ends), apps
+
+
+def test_two_periods_scored_at_once_both_commit(spark, cluster, cluster_run) -> None:
+    table = str(cluster_run.lake / "gold" / "scores")
     before = delta_io.latest_version(spark, table)
     periods = ["2021-04", "2021-05"]
     one_core = ("--conf", "spark.cores.max=1")  # both applications run side by side
     procs = [
-        submit("jobs/score.py", "--config", str(cluster_demo.conf), "--period", p, options=one_core)
+        submit("jobs/score.py", "--config", str(cluster_run.conf), "--period", p, options=one_core)
         for p in periods
     ]
     results = [finish(p) for p in procs]
     for code, out in results:
         assert code == 0, out[-5000:]
-    # Whether the two MERGEs met depends on the cluster's timing (on this machine they often do
-    # not): what this test proves is the outcome of concurrent jobs. The retry path itself is
+    _ran_side_by_side(cluster, 2)
+    # Whether the two MERGEs met depends on the cluster's timing: what this test proves is the
+    # outcome of concurrent jobs. The retry path itself is
     # forced, deterministically, by tests/test_scoring.py::
     # test_period_merge_retries_after_a_concurrent_commit. When a retry happened, it is the
     # conflict it must be:
@@ -355,7 +457,7 @@ def test_two_periods_scored_at_once_both_commit(spark, cluster, cluster_demo) ->
         .collect()
     }
     expected = {
-        p: panel(spark, cluster_demo).where(F.date_format("periode", "yyyy-MM") == p).count()
+        p: panel(spark, cluster_run).where(F.date_format("periode", "yyyy-MM") == p).count()
         for p in periods
     }
     for p in periods:
@@ -370,7 +472,7 @@ def test_two_periods_scored_at_once_both_commit(spark, cluster, cluster_demo) ->
 
 
 def test_the_same_batch_ingested_twice_at_once_has_no_duplicates(
-    spark, cluster, cluster_demo, tmp_path: Path
+    spark, cluster, cluster_run, local_demo, tmp_path: Path
 ) -> None:
     # the month's delivery (jobs/monthly.py ingested it into the demo's lake as Demo.LAST): the
     # same sources and steps as the history's, fewer lines
@@ -378,17 +480,18 @@ def test_the_same_batch_ingested_twice_at_once_has_no_duplicates(
     args = (
         "jobs/ingest.py",
         "--config",
-        str(cluster_demo.conf),
+        str(cluster_run.conf),
         "--lake",
         str(lake),
         "--raw",
-        str(cluster_demo.dir / f"raw_{Demo.LAST}"),
+        str(local_demo.dir / f"raw_{Demo.LAST}"),
         "--batch",
         Demo.LAST,
     )
     one_core = ("--conf", "spark.cores.max=1")
     results = [finish(p) for p in [submit(*args, options=one_core) for _ in range(2)]]
     codes = sorted(code for code, _ in results)
+    _ran_side_by_side(cluster, 2)
     # Whether the two commits met depends on the cluster's timing (this outcome is checked
     # either way; the conflict itself is forced in tests/test_ingest.py, the job that loses
     # its commit exits 3): the first job commits, and a job that lost a commit says why.
@@ -399,10 +502,10 @@ def test_the_same_batch_ingested_twice_at_once_has_no_duplicates(
             assert "another job committed to the same tables" in out
     sources = sorted(p.name for p in (lake / "bronze").iterdir())
     assert len(sources) >= 4, sources  # contributions, debts, headcounts...
-    assert set(sources) <= {p.name for p in (cluster_demo.lake / "bronze").iterdir()}
+    assert set(sources) <= {p.name for p in (cluster_run.lake / "bronze").iterdir()}
     rows = 0
     for source in sources:
-        once = delta_io.read(spark, str(cluster_demo.lake / "bronze" / source)).where(
+        once = delta_io.read(spark, str(cluster_run.lake / "bronze" / source)).where(
             F.col("batch_id") == Demo.LAST  # the demo's lake holds the history too
         )
         twice = delta_io.read(spark, str(lake / "bronze" / source))

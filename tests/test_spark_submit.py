@@ -1,5 +1,6 @@
 """spark-submit.sh end to end, in a subprocess, as a data engineer runs it."""
 
+import json
 import os
 import re
 import subprocess
@@ -133,6 +134,11 @@ def test_zip_is_deterministic_and_holds_the_packages(tmp_path: Path) -> None:
 def test_doctor_job_runs_through_spark_submit(tmp_path: Path, spark) -> None:
     lake, events = tmp_path / "lake", tmp_path / "events"
     events.mkdir()
+    conf = tmp_path / "conf.yaml"  # a setting of the configuration's spark.conf...
+    conf.write_text(
+        f"extends: {PROJECT_ROOT / 'conf' / 'test.yaml'}\n"
+        "spark:\n  conf:\n    spark.sql.autoBroadcastJoinThreshold: 1mb\n"
+    )
     result = run(
         [
             SCRIPT,
@@ -143,9 +149,13 @@ def test_doctor_job_runs_through_spark_submit(tmp_path: Path, spark) -> None:
             "spark.eventLog.enabled=true",
             "--conf",
             f"spark.eventLog.dir={events}",
+            "--conf",
+            "spark.eventLog.compress=false",
+            "--conf",  # ...that the command line sets otherwise
+            "spark.sql.autoBroadcastJoinThreshold=2mb",
             "jobs/doctor.py",
             "--config",
-            "conf/test.yaml",
+            str(conf),
             "--lake",
             str(lake),
         ],
@@ -157,7 +167,17 @@ def test_doctor_job_runs_through_spark_submit(tmp_path: Path, spark) -> None:
     assert "delta-spark_4.1_2.13-4.4.0.jar" in result.stdout
     assert "doctor: OK" in result.stdout
     assert delta_io.read(spark, str(lake / "ops" / "doctor")).count() == 2
-    assert len(list(events.iterdir())) == 1  # spark-submit's --conf reached the application
+    (app,) = events.iterdir()  # spark-submit's --conf reached the application...
+    (log,) = app.glob("events_*")
+    environment = next(
+        event
+        for event in map(json.loads, log.read_text().splitlines())
+        if event["Event"] == "SparkListenerEnvironmentUpdate"
+    )
+    properties = environment["Spark Properties"]
+    # ...and won over the configuration's, in the session the job ran in
+    assert properties["spark.sql.autoBroadcastJoinThreshold"] == "2mb"
+    assert properties["spark.app.name"] == "doctor"
 
 
 def test_cluster_script_usage() -> None:
