@@ -135,9 +135,7 @@ def get_spark(cfg: SparkSettings, app_name: str | None = None) -> SparkSession:
     if under_spark_submit():
         SparkContext._ensure_initialized()
         submitted = SparkConf()  # spark.* properties spark-submit put in the JVM
-        for key in list(wanted):
-            if key not in PROJECT_KEYS and submitted.contains(key):
-                wanted.pop(key)
+        wanted = {k: v for k, v in wanted.items() if k in PROJECT_KEYS or not submitted.contains(k)}
     else:
         wanted["spark.jars"] = ",".join(delta_jars())
         # Python workers run the driver's interpreter (the project's .venv) unless told otherwise.
