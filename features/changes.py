@@ -7,7 +7,9 @@ keep their variables, and the rows from ``m`` on are rewritten whole. The target
 exception: they look ahead (a judgment, the horizon), and are updated on their own.
 
 The earliest month each silver table changes, from the rows in one version and not the
-other (both ways, so a removed row counts as much as an added one):
+other (both ways, so a removed row counts as much as an added one; for the monthly tables
+and ``financials``, the months whose fingerprints differ: rows and a sum of row hashes per
+month, so the two versions are scanned, never shuffled whole):
 - monthly tables (``month_index``): the least month of those rows;
 - ``financials``: the month a changed fiscal year becomes known (``disponible``); when only
   the month the next year takes over changes (``jusqua``, after a new filing), the month
@@ -39,6 +41,26 @@ def difference(old: DataFrame, new: DataFrame) -> DataFrame:
     return old.exceptAll(new).unionByName(new.exceptAll(old))
 
 
+def fingerprints(frame: DataFrame, month) -> DataFrame:
+    """Per month (column ``m``, a column name or expression), the number of rows and the sum
+    of their hashes: a multiset of rows per month in two numbers, from one scan and a tiny
+    shuffle (a row's null columns enter its hash, so a value moved to another column shows)."""
+    columns = [F.col(f"`{c}`") for c in frame.columns]
+    hashed = F.xxhash64(*columns, *[c.isNull() for c in columns]).cast("decimal(38,0)")
+    m = F.col(month) if isinstance(month, str) else month
+    return frame.groupBy(m.alias("m")).agg(F.count(F.lit(1)).alias("n"), F.sum(hashed).alias("h"))
+
+
+def changed_months(old: DataFrame, new: DataFrame, month) -> DataFrame:
+    """The months (column ``m``) whose rows differ between the two frames: those whose
+    fingerprints differ (a row added, removed or changed; as many times as it occurs).
+    Equal fingerprints of different rows would need two 64-bit hash sums to coincide."""
+    new = new.select(*old.columns)
+    a, b = fingerprints(old, month).alias("a"), fingerprints(new, month).alias("b")
+    same = F.col("a.n").eqNullSafe(F.col("b.n")) & F.col("a.h").eqNullSafe(F.col("b.h"))
+    return a.join(b, "m", "full").where(~same).select("m")
+
+
 def _months(frame: DataFrame, month) -> DataFrame:
     """The candidate months (one column ``m``) of a frame of changed rows."""
     return frame.select(F.col(month).alias("m") if isinstance(month, str) else month.alias("m"))
@@ -46,12 +68,10 @@ def _months(frame: DataFrame, month) -> DataFrame:
 
 def financials_months(old: DataFrame, new: DataFrame) -> DataFrame:
     substance = [c for c in new.columns if c != "jusqua"]
-    changed = difference(old.select(*substance), new.select(*substance))
-    ends = difference(
-        old.select("siren", "date_fin_exercice", "jusqua"),
-        new.select("siren", "date_fin_exercice", "jusqua"),
+    ends = ["siren", "date_fin_exercice", "jusqua"]
+    return changed_months(old.select(*substance), new.select(*substance), "disponible").union(
+        changed_months(old.select(*ends), new.select(*ends), F.col("jusqua") + 1)
     )
-    return _months(changed, "disponible").unionByName(_months(ends, F.col("jusqua") + 1))
 
 
 def establishments_months(old: DataFrame, new: DataFrame, reported: list[DataFrame]) -> DataFrame:
@@ -73,7 +93,7 @@ def earliest_changes(
     tables of ``same`` (known unchanged: the same version) are not compared. One small job
     per table (a union of all of them plans slower than it saves)."""
     candidates = {
-        name: _months(difference(old[name], new[name]), MONTH_INDEX)
+        name: changed_months(old[name], new[name], MONTH_INDEX)
         for name in MONTHLY
         if name not in same
     }

@@ -40,6 +40,38 @@ class PanelSettings:
     emit_from: int | None = None  # first month of the rows written (an incremental run)
 
 
+def reach(variables: tuple[Variable, ...], s: PanelSettings) -> int | None:
+    """How many months before a row its variables and population read, the unbounded
+    builders apart (they carry their state); None when an unbounded builder reads a variable
+    that itself reads earlier months (its state would have to be carried too)."""
+    by_name = {v.name: v for v in variables}
+    months: dict[str, int] = {}
+
+    def of(name: str) -> int:
+        if name not in months:
+            v = by_name[name]
+            own = B.REACH[v.builder](*v.args) if v.builder in B.REACH else 0
+            months[name] = own + max((of(i) for i in v.inputs), default=0)
+        return months[name]
+
+    if any(of(i) for v in variables if v.builder in B.STATE for i in v.inputs):
+        return None
+    return max([s.lookback_months - 1, *(of(v.name) for v in variables)])
+
+
+def carried(variables: tuple[Variable, ...]) -> tuple[Variable, ...]:
+    """The variables whose builder carries its state (unbounded windows)."""
+    return tuple(v for v in variables if v.builder in B.STATE)
+
+
+STATE_ROW = "_state_row"  # marks the row that holds an establishment's carried state
+
+
+def state_columns(variables: tuple[Variable, ...]) -> list[str]:
+    """The chunk's columns of carried state: one per unbounded variable and part."""
+    return [f"_state_{v.name}_{p}" for v in carried(variables) for p in B.STATE_PARTS[v.builder]]
+
+
 def closure(variables: tuple[Variable, ...], names: set[str]) -> tuple[Variable, ...]:
     """The variables needed to compute ``names``, in catalog order."""
     by_name = {v.name: v for v in variables}
@@ -50,6 +82,17 @@ def closure(variables: tuple[Variable, ...], names: set[str]) -> tuple[Variable,
             needed.add(name)
             todo += list(by_name[name].inputs)
     return tuple(v for v in variables if v.name in needed)
+
+
+def without_state_rows(chunk: pd.DataFrame) -> pd.DataFrame:
+    """The chunk's rows of months, each with its establishment's carried state (the values
+    of its ``STATE_ROW``, which comes first: the month before the others)."""
+    if STATE_ROW not in chunk:
+        return chunk
+    states = [c for c in chunk.columns if c.startswith("_state_") and c != STATE_ROW]
+    if states:
+        chunk[states] = chunk.groupby("siret", sort=False)[states].ffill()
+    return chunk.loc[chunk[STATE_ROW].isna()].reset_index(drop=True)
 
 
 def compute_series(
@@ -63,6 +106,12 @@ def compute_series(
         if v.builder == "source":
             values = chunk[v.name].to_numpy(dtype=float, na_value=np.nan)
             cols[v.name] = np.nan_to_num(values, nan=0.0) if v.name in ZERO_WHEN_ABSENT else values
+        elif v.builder in B.STATE and f"_state_{v.name}_{B.STATE_PARTS[v.builder][0]}" in chunk:
+            before = {
+                p: chunk[f"_state_{v.name}_{p}"].to_numpy(dtype=float, na_value=np.nan)
+                for p in B.STATE_PARTS[v.builder]
+            }
+            cols[v.name] = B.WINDOW[v.builder](months, cols[v.inputs[0]], *v.args, before=before)
         elif v.builder in B.WINDOW:
             cols[v.name] = B.WINDOW[v.builder](months, cols[v.inputs[0]], *v.args)
         elif v.builder in B.ROW:
@@ -155,6 +204,7 @@ def compute_chunk(
 ) -> pd.DataFrame:
     """The panel rows of a chunk: keys, description, variables (population only); the
     targets are added in Spark (features/panel.targets), where label updates reuse them."""
+    chunk = without_state_rows(chunk)
     cols, months = compute_series(chunk, variables)
     keep = population(chunk, cols, months, s)
     cols.update(company_aggregates(chunk, cols, variables))
@@ -166,16 +216,53 @@ def compute_chunk(
     return pd.DataFrame(out)
 
 
+def sector_closure(variables: tuple[Variable, ...]) -> tuple[Variable, ...]:
+    """The variables sector z-scores are taken on, with what they and the population need."""
+    names = {v.inputs[0] for v in variables if v.builder in B.SECTOR}
+    return closure(variables, names | {"effectif", "cotisation_due"})
+
+
+def sector_columns(variables: tuple[Variable, ...]) -> list[str]:
+    """The chunk's columns sector_inputs reads (the rest of the panel's need not go to
+    Python for that pass)."""
+    needed = sector_closure(variables)
+    return [
+        *KEYS,
+        "division_naf",
+        "section_naf",
+        "code_categorie_juridique",
+        *[v.name for v in needed if v.builder == "source"],
+        *state_columns(needed),
+        STATE_ROW,
+    ]
+
+
 def sector_inputs(
     chunk: pd.DataFrame, variables: tuple[Variable, ...], s: PanelSettings
 ) -> pd.DataFrame:
     """The population rows' values of the variables sector z-scores are taken on."""
     names = {v.inputs[0] for v in variables if v.builder in B.SECTOR}
-    cols, months = compute_series(chunk, closure(variables, names | {"effectif", "cotisation_due"}))
+    chunk = without_state_rows(chunk)
+    cols, months = compute_series(chunk, sector_closure(variables))
     keep = population(chunk, cols, months, s)
     out = {
         "division_naf": chunk["division_naf"].to_numpy()[keep],
         "month_index": chunk["month_index"].to_numpy()[keep],
     }
     out.update({n: cols[n][keep] for n in sorted(names)})
+    return pd.DataFrame(out)
+
+
+def history_state(chunk: pd.DataFrame, variables: tuple[Variable, ...]) -> pd.DataFrame:
+    """One row per establishment of a chunk of history (the months before a window): the
+    state its last row leaves to each unbounded variable (``state_columns``)."""
+    unbounded = carried(variables)
+    cols, months = compute_series(
+        chunk, closure(variables, {i for v in unbounded for i in v.inputs})
+    )
+    last = months.last
+    out = {"siret": chunk["siret"].to_numpy()[last]}
+    for v in unbounded:
+        for part, values in B.STATE[v.builder](months, cols[v.inputs[0]]).items():
+            out[f"_state_{v.name}_{part}"] = values[last].astype(float)
     return pd.DataFrame(out)

@@ -10,7 +10,12 @@ How the plan stays small and shuffles few times:
 3. the data is sorted within those partitions and every variable of the catalog
    is computed in one vectorised ``mapInPandas`` pass (features/compute.py): no
    shuffle, no window operator; a first, narrow pass gives the per-sector
-   statistics that z-scores need (a small table: divisions x months).
+   statistics that z-scores need (a small table: divisions x months), from the few columns
+   they read;
+4. a run that writes only the last months (incremental, ``--from``) reads only the months
+   their bounded windows reach (``window_start``); the unbounded builders' state at that
+   month comes from a narrow pass over the months before it, as one more row per
+   establishment in the same union (``history_states``), so nothing wide is joined.
 """
 
 from __future__ import annotations
@@ -36,7 +41,19 @@ from pyspark.sql.types import (
 from common.months import first_day_column, index_column
 from features import builders as B
 from features.catalog import catalog
-from features.compute import DESCRIPTIVE, PanelSettings, compute_chunk, sector_inputs
+from features.compute import (
+    DESCRIPTIVE,
+    STATE_ROW,
+    PanelSettings,
+    carried,
+    closure,
+    compute_chunk,
+    history_state,
+    reach,
+    sector_columns,
+    sector_inputs,
+    state_columns,
+)
 from features.series import MONTHLY_TABLES, columns_of
 from features.silver import MONTH_INDEX, SECTIONS, combined
 
@@ -45,17 +62,30 @@ KEYS = ("siren", "siret", MONTH_INDEX)
 MONTHLY = {t: columns_of(t) for t in MONTHLY_TABLES if t != "company_headcount"}
 
 
-def monthly_sources(silver: dict[str, DataFrame], partitions: int) -> DataFrame:
-    """All monthly series at (siren, siret, month), one union and one shuffle by company."""
+def monthly_sources(
+    silver: dict[str, DataFrame],
+    partitions: int,
+    months: Column | None = None,
+    wanted: set[str] | None = None,
+    states: DataFrame | None = None,
+) -> DataFrame:
+    """All monthly series at (siren, siret, month), one union and one shuffle by company;
+    only the ``months`` (a condition on the month index) and ``wanted`` series if given
+    (every table still gives its rows); with the rows of carried ``states``
+    (history_states), which go through the same shuffle."""
     frames = []
     for name, columns in MONTHLY.items():
-        frame = silver[name]
+        frame = silver[name] if months is None else silver[name].where(months)
         if "numero_compte" in frame.columns:  # several accounts may serve one establishment
             frame = frame.groupBy("siret", MONTH_INDEX).agg(*combined(name))
-        frames.append(frame.select("siret", MONTH_INDEX, *columns))
+        kept = [c for c in columns if wanted is None or c in wanted]
+        frames.append(frame.select("siret", MONTH_INDEX, *kept))
+    series = [c for cols in MONTHLY.values() for c in cols if wanted is None or c in wanted]
+    if states is not None:
+        frames.append(states)
+        series += [c for c in states.columns if c not in ("siret", MONTH_INDEX)]
     union = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
     union = union.withColumn("siren", F.substring("siret", 1, 9)).repartition(partitions, "siren")
-    series = [c for cols in MONTHLY.values() for c in cols]
     return union.groupBy(*KEYS).agg(*[F.max(c).alias(c) for c in series])
 
 
@@ -128,9 +158,43 @@ def chunks(fn):
     return run
 
 
+def window_start(s: PanelSettings) -> int | None:
+    """The first month a run from ``s.emit_from`` reads: the months its variables' bounded
+    windows and population reach before it (None: every month, a full build or a catalog
+    whose unbounded builders read windowed variables)."""
+    if s.emit_from is None or s.emit_from <= s.start_index:
+        return None
+    months = reach(catalog(), s)
+    return None if months is None else s.emit_from - months
+
+
+def history_states(silver: dict[str, DataFrame], s: PanelSettings, start: int) -> DataFrame:
+    """Per establishment, the state the months before ``start`` leave to the unbounded
+    variables (features/compute.history_state): a narrow pass over those months' series
+    the variables read. One row per establishment, dated the month before ``start`` and
+    marked ``STATE_ROW``: it joins the panel's rows as one more of the establishment's
+    months (a join would move the wide panel again), and the computation takes it out."""
+    variables = catalog()
+    needed = closure(variables, {i for v in carried(variables) for i in v.inputs})
+    wanted = {v.name for v in needed if v.builder == "source"}
+    history = monthly_sources(silver, s.partitions, F.col(MONTH_INDEX) < start, wanted)
+    schema = "siret string, " + ", ".join(f"{c} double" for c in state_columns(variables))
+    states = history.sortWithinPartitions(*KEYS).mapInPandas(
+        chunks(lambda c: history_state(c, variables)), schema
+    )
+    return states.withColumns({MONTH_INDEX: F.lit(start - 1), STATE_ROW: F.lit(True)})
+
+
 def base_frame(silver: dict[str, DataFrame], s: PanelSettings) -> DataFrame:
-    """Every input of the catalog at (siren, siret, month), partitioned by company and sorted."""
-    base = monthly_sources(silver, s.partitions)
+    """Every input of the catalog at (siren, siret, month), partitioned by company and sorted:
+    from ``window_start`` on, with the carried state of the months before it."""
+    start = window_start(s)
+    months = None if start is None else F.col(MONTH_INDEX) >= start
+    states = None if start is None else history_states(silver, s, start)
+    base = monthly_sources(silver, s.partitions, months, states=states)
+    if start is not None:
+        company = silver["company_headcount"].where(months)
+        silver = {**silver, "company_headcount": company}
     base = with_company_data(base, silver, s.partitions)
     base = with_context(base, silver["establishments"])
     first = F.broadcast(
@@ -146,7 +210,8 @@ def sector_statistics(base: DataFrame, s: PanelSettings) -> pd.DataFrame:
     variables = catalog()
     names = sorted({v.inputs[0] for v in variables if v.builder in B.SECTOR})
     schema = "division_naf string, month_index int, " + ", ".join(f"{n} double" for n in names)
-    values = base.mapInPandas(chunks(lambda c: sector_inputs(c, variables, s)), schema)
+    narrow = base.select(*[c for c in sector_columns(variables) if c in base.columns])
+    values = narrow.mapInPandas(chunks(lambda c: sector_inputs(c, variables, s)), schema)
     stats = values.groupBy("division_naf", MONTH_INDEX).agg(
         *[F.avg(n).alias(f"mean_{n}") for n in names],
         *[F.stddev(n).alias(f"std_{n}") for n in names],

@@ -32,7 +32,7 @@ from features.incremental import (
     settings_key,
     update_targets,
 )
-from features.panel import building_panel, gold_schema
+from features.panel import building_panel, gold_schema, window_start
 from ingestion import current as current_module
 from ingestion.current import current_records
 from parsers.registry import PARSERS
@@ -86,6 +86,7 @@ class PanelRun:
     changes: Plan
     target_rows: int  # rows of earlier months whose targets were updated
     silver_kept: tuple[str, ...] = ()  # silver tables whose inputs had not changed: not rewritten
+    read_from: str | None = None  # first month read for the months rewritten (None: every one)
 
     def lines(self, lake: Lake, variables: int) -> list[str]:
         """What the run did, for the console."""
@@ -101,6 +102,11 @@ class PanelRun:
             shown.append(f"  targets updated on {self.target_rows:,} rows of earlier months")
         if self.silver_kept:
             shown.append(f"  silver tables kept (inputs unchanged): {', '.join(self.silver_kept)}")
+        if self.read_from:
+            shown.append(
+                f"  months read from {self.read_from} (the windows of the months rewritten; "
+                "the state of earlier months carried)"
+            )
         plan = f"plan: {self.plan}; " if self.plan else ""
         shown.append(
             f"  {plan}silver {self.seconds_silver:.0f} s, changes {self.seconds_changes:.0f} s, "
@@ -328,10 +334,14 @@ def run_panel(
     log.info("panel run: %s", plan.describe())
 
     report, target_rows = None, 0
+    read_from = None
     with delta_io.commit_metadata(spark, json.dumps({"panel": plan.describe()})):
         began = time.monotonic()
         if plan.first is not None:
             report = write_months(spark, lake, silver, settings, plan)
+            start = window_start(replace(settings, emit_from=plan.first))
+            if start is not None and start > settings.start_index:
+                read_from = months.label(start)
         seconds["panel"] = time.monotonic() - began
         began = time.monotonic()
         if plan.mode == "incremental":
@@ -346,7 +356,8 @@ def run_panel(
     record_run(
         spark, lake, plan, data_last, target_rows, versions, version, key, sum(seconds.values())
     )
-    return summarise(spark, lake, plan, report, version, target_rows, seconds, written.kept)
+    run = summarise(spark, lake, plan, report, version, target_rows, seconds, written.kept)
+    return replace(run, read_from=read_from)
 
 
 def summarise(

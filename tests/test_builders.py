@@ -84,6 +84,37 @@ def test_no_builder_reads_a_later_month() -> None:
         same(after[earlier], before[earlier])
 
 
+@pytest.mark.parametrize("builder", sorted(B.STATE))
+@pytest.mark.parametrize("cut", [1, 2, 3, 4, 5, 6])
+def test_an_unbounded_builder_resumes_from_its_carried_state(builder, cut) -> None:
+    """The rows from month ``cut`` on, given the state the earlier rows leave, take the
+    values they take over the whole history (A's history ends in a gap at cut 4, in a null
+    at cut 3; B has no row after the cut)."""
+    x = FLAG if builder != "cumulative_sum" else X
+    whole = B.WINDOW[builder](months(), x)
+    early, late = MONTH < cut, MONTH >= cut
+    history = B.Months(pd.factorize(SIRET[early])[0], MONTH[early])
+    state = B.STATE[builder](history, x[early])
+    assert sorted(state) == sorted(B.STATE_PARTS[builder])
+    left = dict(zip(SIRET[early][history.last], range(int(history.last.sum())), strict=True))
+    rows = [left.get(s) for s in SIRET[late]]  # each later row's establishment's state
+    before = {
+        p: np.array([nan if r is None else v[history.last][r] for r in rows], dtype=float)
+        for p, v in state.items()
+    }
+    window = B.Months(pd.factorize(SIRET[late])[0], MONTH[late])
+    same(B.WINDOW[builder](window, x[late], before=before), whole[late])
+
+
+def test_a_cumulative_sum_does_not_depend_on_the_other_establishments() -> None:
+    """Added from the establishment's own first row: no chunk-wide running total whose
+    rounding would reach it."""
+    big = np.array([1e18, 3.3, 0.1, 0.2])
+    m = B.Months(np.array([0, 1, 1, 1]), np.array([0, 0, 1, 2]))
+    alone = B.Months(np.array([0, 0, 0]), np.array([0, 1, 2]))
+    assert B.cumulative_sum(m, big)[1:].tolist() == B.cumulative_sum(alone, big[1:]).tolist()
+
+
 def test_rows_must_be_sorted() -> None:
     with pytest.raises(ValueError, match="sorted"):
         B.Months(np.array([0, 0]), np.array([2, 1]))

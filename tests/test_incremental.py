@@ -24,6 +24,7 @@ from common.maintenance import discover_tables
 from features import silver as S
 from features.catalog import by_name
 from features.changes import (
+    changed_months,
     earliest_changes,
     establishments_months,
     financials_months,
@@ -379,6 +380,22 @@ def test_a_corrected_month_and_a_removed_one_reach_from_the_earliest(spark) -> N
         contributions=[("A", 210, 100.0), ("A", 212, 90.0)],
     )
     assert earliest_changes(old, new) == {"headcount": 205, "contributions": 212}
+
+
+def test_a_month_whose_rows_differ_in_any_way_is_found(spark) -> None:
+    """The fingerprints see a value moved to another column (the other one null), a row
+    repeated, and a row changed and changed back elsewhere in the same month."""
+    schema = "siret string, month_index int, a double, b double"
+    old = spark.createDataFrame([("A", 210, None, 5.0), ("A", 211, 1.0, 2.0)], schema)
+
+    def months(rows) -> list[int]:
+        changed = changed_months(old, spark.createDataFrame(rows, schema), "month_index")
+        return sorted(r["m"] for r in changed.collect())
+
+    assert months([("A", 210, None, 5.0), ("A", 211, 1.0, 2.0)]) == []
+    assert months([("A", 210, 5.0, None), ("A", 211, 1.0, 2.0)]) == [210]
+    assert months([("A", 210, None, 5.0), ("A", 211, 1.0, 2.0), ("A", 211, 1.0, 2.0)]) == [211]
+    assert months([("A", 210, None, 5.0), ("A", 211, 2.0, 1.0)]) == [211]
 
 
 def test_a_late_filing_reaches_from_the_month_it_becomes_known(spark) -> None:

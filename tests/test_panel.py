@@ -17,7 +17,7 @@ from common.lake import Lake
 from features import silver as S
 from features.catalog import by_name, catalog, model_features
 from features.health import variable_health
-from features.panel import building_panel, gold_schema
+from features.panel import building_panel, gold_schema, history_states, window_start
 from features.pipeline import CatalogChanged, panel_settings, read_bronze, run_panel
 
 pytestmark = pytest.mark.slow
@@ -205,6 +205,22 @@ def test_no_variable_looks_ahead(spark, world) -> None:
     same = np.isclose(values_before, values_after, equal_nan=True, rtol=1e-9, atol=1e-9)
     changed = sorted({names[j] for j in np.where(~same)[1]})
     assert changed == []
+
+
+def test_the_last_months_alone_equal_the_whole_build(spark, world) -> None:
+    """An incremental run's months: computed from the months their bounded windows reach
+    (window_start) and the state the earlier months leave to the unbounded variables
+    (history_states), they equal the rows the full build wrote, cell for cell."""
+    silver = {n: delta_io.read(spark, world.lake.silver(n)) for n in S.TABLES}
+    last = S.last_month(read_bronze(spark, world.lake)["effectif"])
+    first = last - 12
+    settings = dataclasses.replace(panel_settings(world.settings.panel, last), emit_from=first)
+    start = window_start(settings)
+    assert months.index(world.request.start) < start < first  # some history is carried over
+    assert history_states(silver, settings, start).count() > 500
+    written = delta_io.read(spark, world.lake.panel).where(F.col("month_index") >= first)
+    with building_panel(silver, settings) as panel:
+        assert_same_panel(panel, written)
 
 
 def test_variables_carry_their_description_as_column_comment(spark, world) -> None:
