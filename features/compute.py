@@ -64,12 +64,18 @@ def carried(variables: tuple[Variable, ...]) -> tuple[Variable, ...]:
     return tuple(v for v in variables if v.builder in B.STATE)
 
 
-STATE_ROW = "_state_row"  # marks the row that holds an establishment's carried state
+STATE_PREFIX = "_state_"
+STATE_ROW = f"{STATE_PREFIX}row"  # marks the row that holds an establishment's carried state
+
+
+def state_column(variable: str, part: str) -> str:
+    """The chunk's column of one part of an unbounded variable's carried state."""
+    return f"{STATE_PREFIX}{variable}_{part}"
 
 
 def state_columns(variables: tuple[Variable, ...]) -> list[str]:
     """The chunk's columns of carried state: one per unbounded variable and part."""
-    return [f"_state_{v.name}_{p}" for v in carried(variables) for p in B.STATE_PARTS[v.builder]]
+    return [state_column(v.name, p) for v in carried(variables) for p in B.STATE_PARTS[v.builder]]
 
 
 def closure(variables: tuple[Variable, ...], names: set[str]) -> tuple[Variable, ...]:
@@ -89,7 +95,7 @@ def without_state_rows(chunk: pd.DataFrame) -> pd.DataFrame:
     of its ``STATE_ROW``, which comes first: the month before the others)."""
     if STATE_ROW not in chunk:
         return chunk
-    states = [c for c in chunk.columns if c.startswith("_state_") and c != STATE_ROW]
+    states = [c for c in chunk.columns if c.startswith(STATE_PREFIX) and c != STATE_ROW]
     if states:
         chunk[states] = chunk.groupby("siret", sort=False)[states].ffill()
     return chunk.loc[chunk[STATE_ROW].isna()].reset_index(drop=True)
@@ -106,9 +112,9 @@ def compute_series(
         if v.builder == "source":
             values = chunk[v.name].to_numpy(dtype=float, na_value=np.nan)
             cols[v.name] = np.nan_to_num(values, nan=0.0) if v.name in ZERO_WHEN_ABSENT else values
-        elif v.builder in B.STATE and f"_state_{v.name}_{B.STATE_PARTS[v.builder][0]}" in chunk:
+        elif v.builder in B.STATE and state_column(v.name, B.STATE_PARTS[v.builder][0]) in chunk:
             before = {
-                p: chunk[f"_state_{v.name}_{p}"].to_numpy(dtype=float, na_value=np.nan)
+                p: chunk[state_column(v.name, p)].to_numpy(dtype=float, na_value=np.nan)
                 for p in B.STATE_PARTS[v.builder]
             }
             cols[v.name] = B.WINDOW[v.builder](months, cols[v.inputs[0]], *v.args, before=before)
@@ -264,5 +270,5 @@ def history_state(chunk: pd.DataFrame, variables: tuple[Variable, ...]) -> pd.Da
     out = {"siret": chunk["siret"].to_numpy()[last]}
     for v in unbounded:
         for part, values in B.STATE[v.builder](months, cols[v.inputs[0]]).items():
-            out[f"_state_{v.name}_{part}"] = values[last].astype(float)
+            out[state_column(v.name, part)] = values[last].astype(float)
     return pd.DataFrame(out)
