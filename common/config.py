@@ -93,6 +93,7 @@ class GeneratorSettings(_Section):
 class IngestSettings(_Section):
     runs_dir: str = Field(description="per-run outputs: reports and great-expectations Data Docs")
     expectations_dir: str = Field(description="data-quality suites, one YAML file per source")
+    at_once: int = Field(3, ge=1, description="files parsed, sources committed, at a time")
 
 
 class PanelConfig(_Section):
@@ -106,6 +107,7 @@ class PanelConfig(_Section):
     excluded_naf_sections: list[str] = Field(default_factory=lambda: ["O", "P"])
     public_legal_prefixes: list[str] = Field(default_factory=lambda: ["4", "7"])
     partitions: int = 8
+    silver_writers: int = Field(3, ge=1, description="silver tables written at once")
 
 
 class BalanceSettings(_Section):

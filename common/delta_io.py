@@ -117,12 +117,15 @@ def write(
     properties: dict[str, str] | None = None,
     overwrite_schema: bool = False,
     optimize_write: bool = False,
+    user_metadata: str | None = None,
 ) -> None:
     """Write ``df`` as a Delta table; ``replace_where`` replaces only matching rows.
 
     ``overwrite_schema`` replaces the table's schema (columns, types, comments) by ``df``'s;
     ``optimize_write`` shuffles the rows by partition value first (Delta's optimized write),
-    so each partition gets a few large files instead of one small file per task.
+    so each partition gets a few large files instead of one small file per task;
+    ``user_metadata`` is recorded in the commit (as ``commit_metadata`` does for a whole block,
+    but for this write alone: safe when several threads write at once).
     """
     writer = df.write.format("delta").mode(mode)
     if partition_by:
@@ -133,6 +136,8 @@ def write(
         writer = writer.option("overwriteSchema", "true")
     if optimize_write:
         writer = writer.option("optimizeWrite", "true")
+    if user_metadata is not None:
+        writer = writer.option("userMetadata", user_metadata)
     for key, value in (properties or {}).items():  # writer options; ``delta.*``: table properties
         writer = writer.option(key, value)
     writer.save(path)

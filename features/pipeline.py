@@ -17,7 +17,7 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from common import delta_io, months
+from common import delta_io, months, parallel
 from common.config import PanelConfig
 from common.lake import Lake
 from common.plans import PlanReport, plan_report
@@ -178,30 +178,42 @@ class Silver:
     kept: list[str]  # tables whose inputs had not changed: not rewritten
 
 
-def write_silver(spark: SparkSession, lake: Lake, lag: int, rewrite: bool = False) -> Silver:
+def write_silver(
+    spark: SparkSession, lake: Lake, lag: int, rewrite: bool = False, writers: int = 1
+) -> Silver:
     """Compute, write and read back every silver table whose inputs changed since it was
-    written (every one with ``rewrite``)."""
+    written (every one with ``rewrite``), ``writers`` tables at a time (common.parallel: the
+    tables are independent; on a failure those not begun are left)."""
     commits = bronze_commits(spark, lake)
     bronze = read_bronze(spark, lake, commits)
     last = S.last_month(bronze["effectif"])
     if last is None:
         raise MissingInput("the bronze headcount table is empty: nothing to build")
     parameters = {"filing_lag_months": lag, "last_month": last}
-    tables, versions, kept = {}, {}, []
-    for name in S.TABLES:
-        path, began = lake.silver(name), time.monotonic()
-        inputs = json.dumps(silver_inputs(name, commits, parameters), sort_keys=True)
+
+    # before the threads: silver_code parses the project's source, and CPython's parser is
+    # not safe to enter from several threads at once
+    inputs_of = {
+        name: json.dumps(silver_inputs(name, commits, parameters), sort_keys=True)
+        for name in S.TABLES
+    }
+
+    def one(name: str) -> tuple[int, bool]:  # (version, kept)
+        path, began, inputs = lake.silver(name), time.monotonic(), inputs_of[name]
         previous = delta_io.last_commit(spark, path) if delta_io.exists(spark, path) else None
         if previous and previous[2] == inputs and not rewrite:
-            versions[name] = previous[0]
-            kept.append(name)
             log.info("silver/%s kept: its inputs have not changed", name)
-        else:
-            with delta_io.commit_metadata(spark, inputs):
-                delta_io.write(S.build(name, bronze, lag, last), path)
-            versions[name] = delta_io.latest_version(spark, path)
-            log.info("silver/%s written in %.0f s", name, time.monotonic() - began)
-        tables[name] = delta_io.read(spark, path, versions[name])
+            return previous[0], True
+        # the commit's user metadata as a writer option: a session setting would be shared
+        # by the concurrent writes
+        delta_io.write(S.build(name, bronze, lag, last), path, user_metadata=inputs)
+        log.info("silver/%s written in %.0f s", name, time.monotonic() - began)
+        return delta_io.latest_version(spark, path), False
+
+    done = dict(zip(S.TABLES, parallel.each(one, S.TABLES, writers), strict=True))
+    versions = {name: version for name, (version, _) in done.items()}
+    kept = [name for name, (_, was_kept) in done.items() if was_kept]
+    tables = {name: delta_io.read(spark, lake.silver(name), v) for name, v in versions.items()}
     return Silver(tables, last, versions, kept)
 
 
@@ -323,7 +335,9 @@ def run_panel(
     began = time.monotonic()
     key = settings_key(cfg)
     previous = last_complete_run(spark, lake)
-    written = write_silver(spark, lake, cfg.filing_lag_months, rewrite=full)
+    written = write_silver(
+        spark, lake, cfg.filing_lag_months, rewrite=full, writers=cfg.silver_writers
+    )
     silver, data_last, versions = written.tables, written.last, written.versions
     why_full = full_rebuild_reason(spark, lake, previous, key, list(silver), full)
     seconds = {"silver": time.monotonic() - began}

@@ -24,7 +24,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from common import delta_io
+from common import delta_io, parallel
 from common.config import ConfigError
 from common.lake import Lake
 from ingestion import bookkeeping as books
@@ -85,7 +85,10 @@ class BatchResult:
     seconds: dict[str, float] = field(default_factory=dict)  # phase (read, parse...) -> wall time
 
     def timed(self, phase: str, began: float) -> None:
-        self.seconds[phase] = round(self.seconds.get(phase, 0.0) + time.monotonic() - began, 2)
+        self.add_time(phase, time.monotonic() - began)
+
+    def add_time(self, phase: str, seconds: float) -> None:
+        self.seconds[phase] = round(self.seconds.get(phase, 0.0) + seconds, 2)
 
     def lines(self) -> list[str]:
         """The batch file by file, and the data-quality warnings, for the console."""
@@ -356,6 +359,7 @@ class _Run:
     today: dt.date
     suites: dict[str, Suite]
     result: BatchResult
+    at_once: int  # files parsed, sources committed, at a time (common.parallel)
 
     def reject(self, problems: list[str]) -> BatchRejected:
         return _reject(self.spark, self.lake, self.run_dir, self.result, problems, self.started)
@@ -376,18 +380,23 @@ def _check_files(run: _Run, kept: list[_File], expectations_dir: Path) -> None:
 
 
 def _parse_files(run: _Run, kept: list[_File]) -> None:
-    """Each file's lines parsed (persisted) and counted; a header that fits none of its
-    file's lines rejects the batch."""
-    mismatches: list[str] = []
-    for f in kept:
+    """Each file's lines parsed (persisted) and counted, ``run.at_once`` files at a time; a
+    header that fits none of its file's lines rejects the batch."""
+
+    def parse(f: _File) -> tuple[list[str], float]:
         began = time.monotonic()
         f.parsed = parse_lines(f.lines, f.parser, f.raw.name).persist(StorageLevel.MEMORY_AND_DISK)
         counts = count_lines(f.parsed, f.report, f.lines.total_lines)
         mismatch = header_mismatch(f.raw.name, f.lines, f.parser, counts)
         _refuse(f, mismatch)
+        return mismatch, time.monotonic() - began
+
+    began = time.monotonic()
+    mismatches: list[str] = []
+    for f, (mismatch, seconds) in zip(kept, parallel.each(parse, kept, run.at_once), strict=True):
         mismatches += mismatch
-        run.result.timed("parse", began)
-        run.result.timed(f"parse:{f.raw.source}", began)
+        run.result.add_time(f"parse:{f.raw.source}", seconds)
+    run.result.timed("parse", began)
     if mismatches:
         raise run.reject(mismatches)
 
@@ -428,15 +437,22 @@ def _commit(run: _Run, sources: dict[str, _Source], force: bool) -> None:
     quarantine, the data-quality results, the files of ``ops/ingest_runs``."""
     spark, lake, batch_id, result = run.spark, run.lake, run.batch_id, run.result
     stamp = F.lit(run.started).cast("timestamp")
-    quarantine = []
-    for name, source in sources.items():
+
+    def commit(name: str) -> tuple[DataFrame, float]:
         log.info("committing %s", name)
         began = time.monotonic()
-        _account(source)
+        _account(sources[name])
         derived = set(run.suites[name].derive)
-        quarantine.append(_commit_source(lake, batch_id, name, source, stamp, derived))
-        result.timed("commit", began)
-        result.timed(f"commit:{name}", began)
+        rows = _commit_source(lake, batch_id, name, sources[name], stamp, derived)
+        return rows, time.monotonic() - began
+
+    began = time.monotonic()
+    quarantine = []
+    committed = parallel.each(commit, sources, run.at_once)
+    for name, (rows, seconds) in zip(sources, committed, strict=True):
+        quarantine.append(rows)
+        result.add_time(f"commit:{name}", seconds)
+    result.timed("commit", began)
     began = time.monotonic()
     if force:  # a source no longer delivered in this batch loses the batch's old rows
         for name in set(PARSERS) - set(sources):
@@ -458,6 +474,7 @@ def ingest_batch(
     *,
     force: bool = False,
     today: dt.date | None = None,
+    at_once: int = 3,
 ) -> BatchResult:
     """Steps: read the files, check them, parse, validate, commit; a rejected batch commits
     nothing but its files' entries in ``ops/ingest_runs`` and its run report."""
@@ -474,7 +491,9 @@ def ingest_batch(
     if _already(previous, batch_id, files, force):
         result.already_ingested = True
         return result
-    run = _Run(spark, lake, batch_id, run_dir, started, today or dt.date.today(), suites, result)
+    run = _Run(
+        spark, lake, batch_id, run_dir, started, today or dt.date.today(), suites, result, at_once
+    )
     kept = _without_duplicates(files, _known_files(previous, batch_id))
     _check_files(run, kept, expectations_dir)
     sources: dict[str, _Source] = {}
@@ -502,12 +521,15 @@ def ingest_or_explain(
     batch_id: str,
     *,
     force: bool = False,
+    at_once: int = 3,
 ) -> BatchResult:
     """``ingest_batch``, its expected failures turned into ``IngestFailed``: a missing or
     changed suite, no raw folder, a rejected batch (with its report), a commit lost to a
     concurrent job (nothing duplicated)."""
     try:
-        return ingest_batch(spark, lake, expectations_dir, runs_dir, raw_dir, batch_id, force=force)
+        return ingest_batch(
+            spark, lake, expectations_dir, runs_dir, raw_dir, batch_id, force=force, at_once=at_once
+        )
     except (ConfigError, FileNotFoundError) as exc:  # a suite changed since the check, no raw
         raise IngestFailed(str(exc), 1) from exc
     except BatchRejected as exc:

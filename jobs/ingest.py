@@ -61,6 +61,7 @@ def run(spark: SparkSession, settings: Settings, args: argparse.Namespace) -> in
             args.raw,
             args.batch,
             force=args.force,
+            at_once=settings.ingest.at_once,
         )
     except IngestFailed as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -124,6 +124,7 @@ def _ingest(ctx: Context) -> Done:
             r.raw,
             r.batch,
             force=r.force,
+            at_once=s.at_once,
         )
     except IngestFailed as exc:
         raise StepFailed(str(exc), exc.code) from exc

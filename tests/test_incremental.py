@@ -54,9 +54,9 @@ LAST = "2018-06"
 class TwoBatches:
     """A small world cut in two deliveries (generator/monthly.py): the first ingested and
     followed by an incremental panel run; the second through the monthly command, whose first
-    attempt fails on purpose in the panel step (building silver/debt, once two silver tables are
-    written) and whose rerun resumes there; then the same lake rebuilt in full. Scored and
-    monitored with the champion of the ``trained`` fixture."""
+    attempt fails on purpose in the panel step (building silver/debt, once at least two silver
+    tables are written) and whose rerun resumes there; then the same lake rebuilt in full.
+    Scored and monitored with the champion of the ``trained`` fixture."""
 
     def __init__(self, root: Path, trained_settings, spark):
         request = Request(
@@ -209,9 +209,13 @@ def test_a_failed_step_leaves_the_tables_it_writes_as_they_were(spark, batches) 
     failure = batches.failure
     assert failure.step == "panel" and failure.code == 1
     assert "RuntimeError: injected failure" in str(failure)
-    # the silver tables written before the failure: restored, none created
+    # the silver tables written before the failure: restored, none created. They are written
+    # a few at a time (panel.silver_writers, 3 here): the two begun with the failing one are
+    # finished and restored; whether a later one had begun by then depends on timing
     written = list(S.TABLES)[: list(S.TABLES).index(FAILING)]
-    assert set(failure.restored) == {f"silver/{n}" for n in written} != set()
+    restored = set(failure.restored)
+    assert {f"silver/{n}" for n in written} <= restored != set()
+    assert restored <= {f"silver/{n}" for n in S.TABLES if n != FAILING}
     assert failure.created == [] and failure.unrestored is None
     assert batches.after_failure == batches.before
     records = delta_io.read(spark, batches.lake.monthly_runs).orderBy("started_at").collect()

@@ -2,6 +2,8 @@
 
 import re
 import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -10,7 +12,7 @@ from delta.tables import DeltaTable
 from pyspark.errors import AnalysisException
 from pyspark.testing import assertDataFrameEqual
 
-from common import delta_io
+from common import delta_io, parallel
 from common.lake import Lake
 from common.spark import CDS_ARCHIVE, CDS_CONF_DIR, LOG4J
 
@@ -80,6 +82,27 @@ def test_replace_where_rewrites_only_matching_rows(spark, settings) -> None:
     assertDataFrameEqual(delta_io.read(spark, path), expected)
 
 
+def test_concurrent_writes_each_record_their_own_commit_metadata(spark, settings) -> None:
+    """Silver tables are written several at a time (features/pipeline.write_silver): each
+    write's user metadata is its own, even with a session-wide one set around them."""
+    lake = Lake.from_settings(settings)
+    frame = spark.createDataFrame([("a", "2020-01", 1.0)], SCHEMA)
+    paths = {f"why {i}": lake.silver(f"stack_concurrent_{i}") for i in range(4)}
+    with (
+        delta_io.commit_metadata(spark, "the session's"),
+        ThreadPoolExecutor(max_workers=4) as pool,
+    ):
+        done = [
+            pool.submit(delta_io.write, frame, path, user_metadata=why)
+            for why, path in paths.items()
+        ]
+        for future in done:
+            future.result()
+    assert {why: delta_io.last_commit(spark, path)[2] for why, path in paths.items()} == {
+        why: why for why in paths
+    }
+
+
 def test_table_versions_from_the_log_agree_with_the_history(spark, settings, monkeypatch) -> None:
     """Versions and commit times read from Delta's log (its internal ``DeltaLog``, no query)
     equal what the public ``history`` says; a path with no table, or a Delta without that API,
@@ -124,3 +147,22 @@ def test_the_driver_starts_from_the_class_data_archive_and_logs_as_configured(sp
     source = context.getConfiguration().getConfigurationSource().getLocation()
     assert source == str(LOG4J)
     assert not any(CDS_CONF_DIR.iterdir())
+
+
+def test_work_run_a_few_at_a_time_stops_at_a_failure_once_the_work_under_way_ends() -> None:
+    began, ended = [], []
+
+    def work(item: int) -> int:
+        began.append(item)
+        if item == 2:
+            raise ValueError(f"item {item} failed")
+        time.sleep(0.5 if item == 1 else 0.1)
+        ended.append(item)
+        return item * 10
+
+    assert parallel.each(work, [0, 1, 3], at_once=2) == [0, 10, 30]  # the items' order
+    began.clear(), ended.clear()
+    with pytest.raises(ValueError, match="item 2 failed"):
+        parallel.each(work, [1, 2, 3, 4, 5, 6], at_once=2)
+    assert 1 in ended  # under way when 2 failed: it was waited for, not abandoned
+    assert 6 not in began  # not begun by then: left
