@@ -164,11 +164,16 @@ def trend(m: Months, x: np.ndarray, n: int) -> np.ndarray:
     return np.where((count >= 3) & (denominator != 0), slope, np.nan)
 
 
+def _last_key(m: Months, flag: np.ndarray) -> np.ndarray:
+    """The key of the establishment's last row so far where ``flag`` holds (NaN: none yet)."""
+    return m.running_max(np.where(flag, m.key, np.nan))
+
+
 @_register(WINDOW)
 def months_since(m: Months, x: np.ndarray, before: dict | None = None) -> np.ndarray:
     """Months since the last month where the flag (> 0) was true (0 when it is true now).
     ``before``: its state before the chunk's rows (``last``: that month, NaN if never)."""
-    last = m.running_max(np.where(x > 0, m.key, np.nan))
+    last = _last_key(m, x > 0)
     if before is not None:
         last = np.where(np.isnan(last), m.key_at(before["last"]), last)
     return m.key - last
@@ -180,7 +185,7 @@ def spell(m: Months, x: np.ndarray, before: dict | None = None) -> np.ndarray:
     month before the establishment's first one. 0 when false now, NaN when unknown now.
     ``before``: its state before the chunk's rows (``last_false``: the last month it was
     false, ``first``: the establishment's first month; NaN: none)."""
-    last_false = m.running_max(np.where(x <= 0, m.key, np.nan))
+    last_false = _last_key(m, x <= 0)
     start = m.first_key - 1
     if before is not None:
         last_false = np.where(np.isnan(last_false), m.key_at(before["last_false"]), last_false)
@@ -205,11 +210,9 @@ def cumulative_sum(m: Months, x: np.ndarray, before: dict | None = None) -> np.n
 
 STATE: dict[str, Callable[[Months, np.ndarray], dict[str, np.ndarray]]] = {
     # at each row, the state a later row would need if the chunk ended here
-    "months_since": lambda m, x: {
-        "last": m.month_of(m.running_max(np.where(x > 0, m.key, np.nan)))
-    },
+    "months_since": lambda m, x: {"last": m.month_of(_last_key(m, x > 0))},
     "spell": lambda m, x: {
-        "last_false": m.month_of(m.running_max(np.where(x <= 0, m.key, np.nan))),
+        "last_false": m.month_of(_last_key(m, x <= 0)),
         "first": m.month_of(m.first_key.astype(float)),
     },
     "cumulative_sum": lambda m, x: {"sum": cumulative_sum(m, x)},

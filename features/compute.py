@@ -64,6 +64,11 @@ def carried(variables: tuple[Variable, ...]) -> tuple[Variable, ...]:
     return tuple(v for v in variables if v.builder in B.STATE)
 
 
+def state_closure(variables: tuple[Variable, ...]) -> tuple[Variable, ...]:
+    """The variables the carried states are computed from."""
+    return closure(variables, {i for v in carried(variables) for i in v.inputs})
+
+
 STATE_PREFIX = "_state_"
 STATE_ROW = f"{STATE_PREFIX}row"  # marks the row that holds an establishment's carried state
 
@@ -222,10 +227,14 @@ def compute_chunk(
     return pd.DataFrame(out)
 
 
+def sector_names(variables: tuple[Variable, ...]) -> list[str]:
+    """The variables sector z-scores are taken on."""
+    return sorted({v.inputs[0] for v in variables if v.builder in B.SECTOR})
+
+
 def sector_closure(variables: tuple[Variable, ...]) -> tuple[Variable, ...]:
     """The variables sector z-scores are taken on, with what they and the population need."""
-    names = {v.inputs[0] for v in variables if v.builder in B.SECTOR}
-    return closure(variables, names | {"effectif", "cotisation_due"})
+    return closure(variables, {*sector_names(variables), "effectif", "cotisation_due"})
 
 
 def sector_columns(variables: tuple[Variable, ...]) -> list[str]:
@@ -247,7 +256,6 @@ def sector_inputs(
     chunk: pd.DataFrame, variables: tuple[Variable, ...], s: PanelSettings
 ) -> pd.DataFrame:
     """The population rows' values of the variables sector z-scores are taken on."""
-    names = {v.inputs[0] for v in variables if v.builder in B.SECTOR}
     chunk = without_state_rows(chunk)
     cols, months = compute_series(chunk, sector_closure(variables))
     keep = population(chunk, cols, months, s)
@@ -255,7 +263,7 @@ def sector_inputs(
         "division_naf": chunk["division_naf"].to_numpy()[keep],
         "month_index": chunk["month_index"].to_numpy()[keep],
     }
-    out.update({n: cols[n][keep] for n in sorted(names)})
+    out.update({n: cols[n][keep] for n in sector_names(variables)})
     return pd.DataFrame(out)
 
 
@@ -263,9 +271,7 @@ def history_state(chunk: pd.DataFrame, variables: tuple[Variable, ...]) -> pd.Da
     """One row per establishment of a chunk of history (the months before a window): the
     state its last row leaves to each unbounded variable (``state_columns``)."""
     unbounded = carried(variables)
-    cols, months = compute_series(
-        chunk, closure(variables, {i for v in unbounded for i in v.inputs})
-    )
+    cols, months = compute_series(chunk, state_closure(variables))
     last = months.last
     out = {"siret": chunk["siret"].to_numpy()[last]}
     for v in unbounded:

@@ -39,19 +39,18 @@ from pyspark.sql.types import (
 )
 
 from common.months import first_day_column, index_column
-from features import builders as B
 from features.catalog import catalog
 from features.compute import (
     DESCRIPTIVE,
     STATE_ROW,
     PanelSettings,
-    carried,
-    closure,
     compute_chunk,
     history_state,
     reach,
     sector_columns,
     sector_inputs,
+    sector_names,
+    state_closure,
     state_columns,
 )
 from features.series import MONTHLY_TABLES, columns_of
@@ -175,8 +174,7 @@ def history_states(silver: dict[str, DataFrame], s: PanelSettings, start: int) -
     marked ``STATE_ROW``: it joins the panel's rows as one more of the establishment's
     months (a join would move the wide panel again), and the computation takes it out."""
     variables = catalog()
-    needed = closure(variables, {i for v in carried(variables) for i in v.inputs})
-    wanted = {v.name for v in needed if v.builder == "source"}
+    wanted = {v.name for v in state_closure(variables) if v.builder == "source"}
     history = monthly_sources(silver, s.partitions, F.col(MONTH_INDEX) < start, wanted)
     schema = "siret string, " + ", ".join(f"{c} double" for c in state_columns(variables))
     states = history.sortWithinPartitions(*KEYS).mapInPandas(
@@ -208,7 +206,7 @@ def base_frame(silver: dict[str, DataFrame], s: PanelSettings) -> DataFrame:
 def sector_statistics(base: DataFrame, s: PanelSettings) -> pd.DataFrame:
     """Mean and standard deviation per NAF division and month of the z-scored variables."""
     variables = catalog()
-    names = sorted({v.inputs[0] for v in variables if v.builder in B.SECTOR})
+    names = sector_names(variables)
     schema = "division_naf string, month_index int, " + ", ".join(f"{n} double" for n in names)
     narrow = base.select(*[c for c in sector_columns(variables) if c in base.columns])
     values = narrow.mapInPandas(chunks(lambda c: sector_inputs(c, variables, s)), schema)
