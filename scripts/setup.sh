@@ -54,6 +54,19 @@ if [ "$(cat "$VENV/.synced" 2>/dev/null || true)" != "$stamp" ]; then
   echo "$stamp" > "$VENV/.synced"
 fi
 
+# 2b. bytecode, compiled once: uv installs sources only, and where PYTHONDONTWRITEBYTECODE is
+#     set (as in many containers) no process ever caches what it compiles, so every driver,
+#     Python worker and test run would compile its imports again (~10 s of CPU for the stack).
+#     The project's own packages too; a module edited later is recompiled in memory as usual.
+if [ "$(cat "$VENV/.compiled" 2>/dev/null || true)" != "$stamp" ]; then
+  log "compiling the packages' bytecode"
+  # as pip does, a file a package ships that is not Python 3.11 (a template...) is left as is
+  "$VENV/bin/python" -m compileall -q -j 0 "$VENV/lib" >/dev/null || true
+  echo "$stamp" > "$VENV/.compiled"
+fi
+mapfile -t own < <(find . -mindepth 1 -maxdepth 1 -type d ! -name '.*' ! -name work ! -name build)
+"$VENV/bin/python" -m compileall -q -j 0 "${own[@]}" >/dev/null || true
+
 # 3. jars by Maven coordinates
 mkdir -p "$JARS"
 grep -vE '^\s*(#|$)' jars.lock | while read -r coords sha1; do
