@@ -1,7 +1,10 @@
 """Delta through the project's session builder: write, read, MERGE, time travel."""
 
+import importlib.util
 import re
 import subprocess
+import sys
+import sysconfig
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -147,6 +150,23 @@ def test_the_driver_starts_from_the_class_data_archive_and_logs_as_configured(sp
     source = context.getConfiguration().getConfigurationSource().getLocation()
     assert source == str(LOG4J)
     assert not any(CDS_CONF_DIR.iterdir())
+
+
+def test_setup_compiled_the_bytecode_of_what_processes_import() -> None:
+    """``make setup`` compiled the environment's packages once: where PYTHONDONTWRITEBYTECODE
+    is set (as in many containers) nothing else caches what Python compiles, and every driver,
+    Python worker and test run would compile its imports again. Each package module this run
+    has imported has its bytecode next to it."""
+    site = Path(sysconfig.get_paths()["purelib"])
+    imported = {
+        Path(module.__file__)
+        for module in list(sys.modules.values())
+        if (getattr(module, "__file__", None) or "").endswith(".py")
+        and Path(module.__file__).is_relative_to(site)
+    }
+    assert len(imported) > 300  # pyspark, pandas, pyarrow, pydantic...
+    missing = [p for p in imported if not Path(importlib.util.cache_from_source(p)).is_file()]
+    assert not missing, sorted(str(p.relative_to(site)) for p in missing)[:10]
 
 
 def test_work_run_a_few_at_a_time_stops_at_a_failure_once_the_work_under_way_ends() -> None:
