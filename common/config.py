@@ -93,7 +93,7 @@ class GeneratorSettings(_Section):
 class IngestSettings(_Section):
     runs_dir: str = Field(description="per-run outputs: reports and great-expectations Data Docs")
     expectations_dir: str = Field(description="data-quality suites, one YAML file per source")
-    at_once: int = Field(3, ge=1, description="files parsed, sources committed, at a time")
+    at_once: int = Field(3, ge=1, description="files parsed at a time")
 
 
 class PanelConfig(_Section):

@@ -359,7 +359,7 @@ class _Run:
     today: dt.date
     suites: dict[str, Suite]
     result: BatchResult
-    at_once: int  # files parsed, sources committed, at a time (common.parallel)
+    at_once: int  # files parsed at a time (common.parallel)
 
     def reject(self, problems: list[str]) -> BatchRejected:
         return _reject(self.spark, self.lake, self.run_dir, self.result, problems, self.started)
@@ -448,8 +448,12 @@ def _commit(run: _Run, sources: dict[str, _Source], force: bool) -> None:
 
     began = time.monotonic()
     quarantine = []
-    committed = parallel.each(commit, sources, run.at_once)
-    for name, (rows, seconds) in zip(sources, committed, strict=True):
+    # One source after the other, in the names' order: of two jobs committing the same batch
+    # at once, one then always gets through (the first to commit a table is ahead on every
+    # later one; the other stops at its first conflict). Sources committed in parallel, two
+    # jobs could each win one table and both lose (seen on the e2e cluster, 2026-12-04).
+    for name in sorted(sources):
+        rows, seconds = commit(name)
         quarantine.append(rows)
         result.add_time(f"commit:{name}", seconds)
     result.timed("commit", began)
