@@ -17,6 +17,8 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from common import trim_zip_importers
+
 MISSING = -1  # the bin number of missing values
 DECILES = [i / 10 for i in range(1, 10)]
 FLOOR = 1e-4  # a share below this counts as this in the PSI (an empty bin is not infinite)
@@ -68,6 +70,7 @@ def bin_counts(
     read = [c for c in frame.columns if c in inner or derive is not None]
 
     def count(batches):
+        trim_zip_importers()  # the worker's rereads of pyspark.zip before each task
         for batch in batches:
             batch = derive(batch) if derive else batch
             rows = []

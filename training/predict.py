@@ -11,6 +11,8 @@ import pandas as pd
 import xgboost as xgb
 from pyspark.sql import DataFrame
 
+from common import trim_zip_importers
+
 
 def booster_bytes(booster: xgb.Booster) -> bytes:
     return bytes(booster.save_raw(raw_format="ubj"))
@@ -43,6 +45,7 @@ def predict(
     schema += ", score double" + (f", {explain[0]}" if explain else "")
 
     def run(batches):
+        trim_zip_importers()  # the worker's rereads of pyspark.zip before each task
         booster = load_booster(raw)
         for batch in batches:
             matrix = frame_matrix(batch, features)
