@@ -38,8 +38,33 @@ _OFFSET = 1_000  # keeps "months before the first month" inside the establishmen
 _SPAN = 100_000  # key = establishment number * _SPAN + month + _OFFSET
 
 
-class Months:
+class Lookup:
+    """What window builders read: the value of a row (``here``) and of the same
+    establishment's earlier months (``back``), over the rows of ``rows``."""
+
+    rows: slice | np.ndarray
+    key: np.ndarray
+    month: np.ndarray
+
+    def here(self, x: np.ndarray) -> np.ndarray:
+        return x[self.rows]
+
+    def back(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def lagged(self, x: np.ndarray, n: int) -> np.ndarray:
+        idx, found = self.back(n)
+        return np.where(found, x[idx], np.nan)
+
+    def stack(self, x: np.ndarray, n: int) -> np.ndarray:
+        """(n, rows): the values of the last n months, this one first (NaN: no value)."""
+        return np.stack([self.here(x) if k == 0 else self.lagged(x, k) for k in range(n)])
+
+
+class Months(Lookup):
     """The rows of a chunk as (establishment, month) keys, with lookups shared by builders."""
+
+    rows = slice(None)  # every row of the chunk
 
     def __init__(self, establishment: np.ndarray, month: np.ndarray):
         self.month = month.astype(np.int64)
@@ -55,6 +80,9 @@ class Months:
     def __len__(self) -> int:
         return len(self.key)
 
+    def here(self, x: np.ndarray) -> np.ndarray:
+        return x
+
     def back(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """(row index, found) of the same establishment's row exactly n months before."""
         if n not in self._back:
@@ -63,13 +91,8 @@ class Months:
             self._back[n] = (idx, self.key[idx] == target)
         return self._back[n]
 
-    def lagged(self, x: np.ndarray, n: int) -> np.ndarray:
-        idx, found = self.back(n)
-        return np.where(found, x[idx], np.nan)
-
-    def stack(self, x: np.ndarray, n: int) -> np.ndarray:
-        """(n, rows): the values of the last n months, this one first (NaN: no value)."""
-        return np.stack([x if k == 0 else self.lagged(x, k) for k in range(n)])
+    def at(self, rows: np.ndarray) -> At:
+        return At(self, rows)
 
     def key_at(self, month: np.ndarray) -> np.ndarray:
         """The key of the row's establishment at ``month`` (NaN stays NaN)."""
@@ -90,6 +113,28 @@ class Months:
         return np.where(running >= self.first_key, running, np.nan)
 
 
+class At(Lookup):
+    """Some rows of a chunk (``rows``: their indexes), those a run writes: the bounded window
+    builders give their values at those rows only, reading earlier months from any row of
+    the chunk's ``Months``."""
+
+    def __init__(self, every: Months, rows: np.ndarray):
+        self.rows, self.every = rows, every
+        self.key, self.month = every.key[rows], every.month[rows]
+        self._back: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def back(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(row index in the chunk, found) of the row exactly n months before each row."""
+        if n not in self._back:
+            keys, target = self.every.key, self.key - n
+            idx = np.minimum(np.searchsorted(keys, target), len(keys) - 1)
+            self._back[n] = (idx, keys[idx] == target)
+        return self._back[n]
+
+
 def _register(table: dict[str, Builder]) -> Callable[[Builder], Builder]:
     def add(fn: Builder) -> Builder:
         table[fn.__name__] = fn
@@ -108,50 +153,50 @@ def _quiet(fn, *args, **kwargs):
 
 
 @_register(WINDOW)
-def lag(m: Months, x: np.ndarray, n: int) -> np.ndarray:
+def lag(m: Lookup, x: np.ndarray, n: int) -> np.ndarray:
     """Value n months before (NaN when that month has no row or no value)."""
     return m.lagged(x, n)
 
 
 @_register(WINDOW)
-def rolling_mean(m: Months, x: np.ndarray, n: int) -> np.ndarray:
+def rolling_mean(m: Lookup, x: np.ndarray, n: int) -> np.ndarray:
     """Mean over the last n months, this one included, of the months with a value."""
     return _quiet(np.nanmean, m.stack(x, n), axis=0)
 
 
 @_register(WINDOW)
-def rolling_sum(m: Months, x: np.ndarray, n: int) -> np.ndarray:
+def rolling_sum(m: Lookup, x: np.ndarray, n: int) -> np.ndarray:
     """Sum over the last n months, this one included (NaN when none has a value)."""
     window = m.stack(x, n)
     return np.where(np.isnan(window).all(axis=0), np.nan, np.nansum(window, axis=0))
 
 
 @_register(WINDOW)
-def rolling_min(m: Months, x: np.ndarray, n: int) -> np.ndarray:
+def rolling_min(m: Lookup, x: np.ndarray, n: int) -> np.ndarray:
     return _quiet(np.nanmin, m.stack(x, n), axis=0)
 
 
 @_register(WINDOW)
-def rolling_max(m: Months, x: np.ndarray, n: int) -> np.ndarray:
+def rolling_max(m: Lookup, x: np.ndarray, n: int) -> np.ndarray:
     return _quiet(np.nanmax, m.stack(x, n), axis=0)
 
 
 @_register(WINDOW)
-def diff(m: Months, x: np.ndarray, n: int) -> np.ndarray:
+def diff(m: Lookup, x: np.ndarray, n: int) -> np.ndarray:
     """Change over n months."""
-    return x - m.lagged(x, n)
+    return m.here(x) - m.lagged(x, n)
 
 
 @_register(WINDOW)
-def pct_change(m: Months, x: np.ndarray, n: int) -> np.ndarray:
+def pct_change(m: Lookup, x: np.ndarray, n: int) -> np.ndarray:
     """Relative change over n months; NaN when the earlier value is zero or missing."""
     before = m.lagged(x, n)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(before != 0, (x - before) / np.abs(before), np.nan)
+        return np.where(before != 0, (m.here(x) - before) / np.abs(before), np.nan)
 
 
 @_register(WINDOW)
-def trend(m: Months, x: np.ndarray, n: int) -> np.ndarray:
+def trend(m: Lookup, x: np.ndarray, n: int) -> np.ndarray:
     """Least-squares slope per month over the last n months (needs three values)."""
     values = m.stack(x, n)
     t = np.where(np.isnan(values), np.nan, -np.arange(n, dtype=float)[:, None])

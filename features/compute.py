@@ -106,57 +106,103 @@ def without_state_rows(chunk: pd.DataFrame) -> pd.DataFrame:
     return chunk.loc[chunk[STATE_ROW].isna()].reset_index(drop=True)
 
 
+def read_before(variables: tuple[Variable, ...]) -> set[str]:
+    """The variables whose values at earlier months a row reads: the window builders'
+    inputs, what those are computed from, and the population's (its look-back)."""
+    inputs = {i for v in variables if v.builder in B.WINDOW for i in v.inputs}
+    names = {v.name for v in variables}
+    return {v.name for v in closure(variables, (inputs | set(POPULATION_INPUTS)) & names)}
+
+
+POPULATION_INPUTS = ("effectif", "cotisation_due")
+
+
+def written(month: np.ndarray, s: PanelSettings) -> np.ndarray:
+    """The rows of months the run writes: the panel's, from ``emit_from`` in an incremental run
+    (the earlier rows are read by the windows only)."""
+    first = s.start_index if s.emit_from is None else max(s.start_index, s.emit_from)
+    return (month >= first) & (month <= s.last_index)
+
+
 def compute_series(
-    chunk: pd.DataFrame, variables: tuple[Variable, ...]
-) -> tuple[dict[str, np.ndarray], B.Months]:
-    """Source, window and row variables (company and sector ones are done apart)."""
+    chunk: pd.DataFrame, variables: tuple[Variable, ...], at: np.ndarray | None = None
+) -> tuple[dict[str, np.ndarray], B.Lookup]:
+    """Source, window and row variables (company and sector ones are done apart), at the
+    rows ``at`` (a mask; None: every row) and the ``Months`` lookup of those rows. Only the
+    variables other rows read (``read_before``) are computed on every row; the others, most
+    of the catalog, on the rows ``at`` only."""
     establishment = pd.factorize(chunk["siret"].to_numpy(), sort=False)[0]
-    months = B.Months(establishment, chunk["month_index"].to_numpy())
+    every = B.Months(establishment, chunk["month_index"].to_numpy())
+    if at is None or at.all():
+        return _series(chunk, variables, every, every), every
+    before = read_before(variables)
+    full = _series(chunk, tuple(v for v in variables if v.name in before), every, every)
+    rows = every.at(np.flatnonzero(at))
+    return _series(chunk, variables, every, rows, full), rows
+
+
+def _series(
+    chunk: pd.DataFrame,
+    variables: tuple[Variable, ...],
+    every: B.Months,
+    rows: B.Lookup,
+    full: dict[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
+    """The variables at ``rows``; windows read their inputs over every row: from ``full``
+    (computed on every row first), or from the variables themselves when ``rows`` is every
+    row."""
     cols: dict[str, np.ndarray] = {}
+    whole = cols if full is None else full  # the inputs' values on every row
+    full = full or {}
     for v in variables:
-        if v.builder == "source":
-            values = chunk[v.name].to_numpy(dtype=float, na_value=np.nan)
+        if v.name in full:
+            cols[v.name] = rows.here(full[v.name])
+        elif v.builder == "source":
+            values = rows.here(chunk[v.name].to_numpy(dtype=float, na_value=np.nan))
             cols[v.name] = np.nan_to_num(values, nan=0.0) if v.name in ZERO_WHEN_ABSENT else values
-        elif v.builder in B.STATE and state_column(v.name, B.STATE_PARTS[v.builder][0]) in chunk:
-            before = {
-                p: chunk[state_column(v.name, p)].to_numpy(dtype=float, na_value=np.nan)
-                for p in B.STATE_PARTS[v.builder]
-            }
-            cols[v.name] = B.WINDOW[v.builder](months, cols[v.inputs[0]], *v.args, before=before)
+        elif v.builder in B.STATE:  # a running value: over every row, then at ``rows``
+            x, before = whole[v.inputs[0]], None
+            if state_column(v.name, B.STATE_PARTS[v.builder][0]) in chunk:
+                before = {
+                    p: chunk[state_column(v.name, p)].to_numpy(dtype=float, na_value=np.nan)
+                    for p in B.STATE_PARTS[v.builder]
+                }
+            cols[v.name] = rows.here(B.WINDOW[v.builder](every, x, *v.args, before=before))
         elif v.builder in B.WINDOW:
-            cols[v.name] = B.WINDOW[v.builder](months, cols[v.inputs[0]], *v.args)
+            cols[v.name] = B.WINDOW[v.builder](rows, whole[v.inputs[0]], *v.args)
         elif v.builder in B.ROW:
             cols[v.name] = B.ROW[v.builder](*[cols[i] for i in v.inputs], *v.args)
-    return cols, months
+    return cols
 
 
 def population(
-    chunk: pd.DataFrame, cols: dict[str, np.ndarray], months: B.Months, s: PanelSettings
+    chunk: pd.DataFrame, cols: dict[str, np.ndarray], months: B.Lookup, s: PanelSettings
 ) -> np.ndarray:
     """Reported this month (a headcount or a contribution); employs or has employed at least
     ``min_employees`` in the last ``lookback_months`` months, this one included; not a public
     body (legal category) nor public administration or education (NAF sections); inside the
     panel's months (from ``emit_from`` in an incremental run: sector statistics and rows
-    of earlier months are not needed)."""
+    of earlier months are not needed). At the rows of ``months`` (``cols``' rows); ``chunk``
+    is the whole chunk (the look-back reads earlier rows)."""
     reported = ~np.isnan(cols["effectif"]) | ~np.isnan(cols["cotisation_due"])
-    peak = np.nan_to_num(B.rolling_max(months, cols["effectif"], s.lookback_months), nan=-1)
+    effectif = chunk["effectif"].to_numpy(dtype=float, na_value=np.nan)
+    peak = np.nan_to_num(B.rolling_max(months, effectif, s.lookback_months), nan=-1)
     category = chunk["code_categorie_juridique"].fillna("").astype(str)
     public = (
-        category.str.startswith(s.public_legal_prefixes).to_numpy()
+        months.here(category.str.startswith(s.public_legal_prefixes).to_numpy())
         if s.public_legal_prefixes
-        else False
+        else np.zeros(len(months), dtype=bool)  # not False: ~False is -1, keep would be ints
     )
-    sector = chunk["section_naf"].isin(s.excluded_naf_sections).to_numpy()
-    month = months.month
-    first = s.start_index if s.emit_from is None else max(s.start_index, s.emit_from)
-    inside = (month >= first) & (month <= s.last_index)
+    sector = months.here(chunk["section_naf"].isin(s.excluded_naf_sections).to_numpy())
+    inside = written(months.month, s)
     return reported & (peak >= s.min_employees) & ~public & ~sector & inside
 
 
 def company_aggregates(
     chunk: pd.DataFrame, cols: dict[str, np.ndarray], variables: tuple[Variable, ...]
 ) -> dict[str, np.ndarray]:
-    """Aggregates over the company's establishments reporting that month."""
+    """Aggregates over the company's establishments reporting that month (``chunk``: the rows
+    of ``cols``)."""
     wanted = [v for v in variables if v.builder in B.COMPANY]
     if not wanted:
         return {}
@@ -216,8 +262,9 @@ def compute_chunk(
     """The panel rows of a chunk: keys, description, variables (population only); the
     targets are added in Spark (features/panel.targets), where label updates reuse them."""
     chunk = without_state_rows(chunk)
-    cols, months = compute_series(chunk, variables)
+    cols, months = compute_series(chunk, variables, written(chunk["month_index"].to_numpy(), s))
     keep = population(chunk, cols, months, s)
+    chunk = chunk.iloc[months.rows]
     cols.update(company_aggregates(chunk, cols, variables))
     rows = chunk.loc[keep]
     kept = {name: values[keep] for name, values in cols.items()}
@@ -257,11 +304,12 @@ def sector_inputs(
 ) -> pd.DataFrame:
     """The population rows' values of the variables sector z-scores are taken on."""
     chunk = without_state_rows(chunk)
-    cols, months = compute_series(chunk, sector_closure(variables))
+    month = chunk["month_index"].to_numpy()
+    cols, months = compute_series(chunk, sector_closure(variables), written(month, s))
     keep = population(chunk, cols, months, s)
     out = {
-        "division_naf": chunk["division_naf"].to_numpy()[keep],
-        "month_index": chunk["month_index"].to_numpy()[keep],
+        "division_naf": months.here(chunk["division_naf"].to_numpy())[keep],
+        "month_index": months.here(month)[keep],
     }
     out.update({n: cols[n][keep] for n in sector_names(variables)})
     return pd.DataFrame(out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -12,8 +13,16 @@ from pyspark.sql import functions as F
 from common.months import index as month_index
 from features import builders as B
 from features import silver as S
-from features.catalog import Variable
-from features.compute import PanelSettings, company_aggregates, population, sector_zscores
+from features.catalog import Variable, catalog
+from features.compute import (
+    DESCRIPTIVE,
+    PanelSettings,
+    company_aggregates,
+    compute_chunk,
+    population,
+    sector_names,
+    sector_zscores,
+)
 from features.panel import chunks, targets, with_company_data
 
 nan = np.nan
@@ -536,3 +545,54 @@ def test_a_row_gets_its_companys_headcount_and_the_fiscal_year_known_that_month(
         ("S1", 119): (None, 500.0, 12),
         ("S2", 112): (None, None, None),  # a company without filings
     }
+
+
+@pytest.mark.parametrize("builder", sorted(set(B.WINDOW) - set(B.STATE)))
+@pytest.mark.parametrize("n", [1, 3, 6])
+def test_a_bounded_window_at_some_rows_takes_its_value_over_every_row(builder, n) -> None:
+    """``Months.at``: the rows a run writes read earlier months from any row of the chunk
+    (rows of A after its gap and null, and B's single row)."""
+    if builder == "trend" and n < 3:
+        n = 3
+    rows = np.array([1, 3, 4, 5])
+    whole = B.WINDOW[builder](months(), X, n)
+    same(B.WINDOW[builder](months().at(rows), X, n), whole[rows])
+
+
+def test_a_chunk_from_a_later_month_gives_those_rows_of_the_whole_chunk() -> None:
+    """compute_chunk with ``emit_from``: the catalog's values on the months written are those
+    of the whole chunk's computation, though most variables are computed on those months'
+    rows only (compute.read_before)."""
+    variables = catalog()
+    rng = np.random.default_rng(7)
+    keys = [
+        ("S1", "S1A", range(0, 30)),
+        ("S1", "S1B", range(4, 30, 2)),
+        ("S2", "S2A", range(10, 28)),
+    ]
+    keys = pd.DataFrame(
+        [(siren, siret, m) for siren, siret, span in keys for m in span],
+        columns=["siren", "siret", "month_index"],
+    )
+    sources = [v.name for v in variables if v.builder == "source"]
+    values = rng.normal(30, 15, (len(keys), len(sources)))
+    values[rng.random(values.shape) < 0.15] = nan
+    context = {c: "x" for c in DESCRIPTIVE} | {
+        "code_categorie_juridique": "5710",
+        "section_naf": "C",
+        "division_naf": "10",
+        "mois_premiere_ouverture": nan,
+    }
+    chunk = pd.concat([keys, pd.DataFrame(values, columns=sources)], axis=1).assign(**context)
+    names = sector_names(variables)
+    stats = pd.DataFrame(
+        {"division_naf": "10", "month_index": range(30)}
+        | {f"mean_{n}": 1.0 for n in names}
+        | {f"std_{n}": 2.0 for n in names}
+    )
+    s = panel_settings(start_index=0, last_index=29, partitions=2)
+    whole = compute_chunk(chunk.copy(), variables, s, stats)
+    later = compute_chunk(chunk.copy(), variables, replace(s, emit_from=20), stats)
+    expected = whole[whole["month_index"] >= 20].reset_index(drop=True)
+    assert len(later) > 0 and len(later) == len(expected)
+    pd.testing.assert_frame_equal(later, expected, check_exact=True)
