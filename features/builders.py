@@ -49,8 +49,17 @@ class Lookup:
     def here(self, x: np.ndarray) -> np.ndarray:
         return x[self.rows]
 
+    every: Months  # the chunk's rows, where earlier months are looked up
+    _back: dict[int, tuple[np.ndarray, np.ndarray]]
+
     def back(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        raise NotImplementedError
+        """(row index in the chunk, found) of the same establishment's row exactly n months
+        before each row."""
+        if n not in self._back:
+            keys, target = self.every.key, self.key - n
+            idx = np.minimum(np.searchsorted(keys, target), len(keys) - 1)
+            self._back[n] = (idx, keys[idx] == target)
+        return self._back[n]
 
     def lagged(self, x: np.ndarray, n: int) -> np.ndarray:
         idx, found = self.back(n)
@@ -75,7 +84,7 @@ class Months(Lookup):
         self.first = np.r_[True, establishment[1:] != establishment[:-1]]  # its first row
         self.last = np.r_[self.first[1:], True]  # the establishment's last row
         self.first_key = np.maximum.accumulate(np.where(self.first, self.key, 0))
-        self._back: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._back = {}
 
     def __len__(self) -> int:
         return len(self.key)
@@ -83,13 +92,9 @@ class Months(Lookup):
     def here(self, x: np.ndarray) -> np.ndarray:
         return x
 
-    def back(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """(row index, found) of the same establishment's row exactly n months before."""
-        if n not in self._back:
-            target = self.key - n
-            idx = np.minimum(np.searchsorted(self.key, target), len(self.key) - 1)
-            self._back[n] = (idx, self.key[idx] == target)
-        return self._back[n]
+    @property
+    def every(self) -> Months:
+        return self
 
     def at(self, rows: np.ndarray) -> At:
         return At(self, rows)
@@ -121,18 +126,10 @@ class At(Lookup):
     def __init__(self, every: Months, rows: np.ndarray):
         self.rows, self.every = rows, every
         self.key, self.month = every.key[rows], every.month[rows]
-        self._back: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._back = {}
 
     def __len__(self) -> int:
         return len(self.rows)
-
-    def back(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """(row index in the chunk, found) of the row exactly n months before each row."""
-        if n not in self._back:
-            keys, target = self.every.key, self.key - n
-            idx = np.minimum(np.searchsorted(keys, target), len(keys) - 1)
-            self._back[n] = (idx, keys[idx] == target)
-        return self._back[n]
 
 
 def _register(table: dict[str, Builder]) -> Callable[[Builder], Builder]:
