@@ -45,12 +45,11 @@ class Lookup:
     rows: slice | np.ndarray
     key: np.ndarray
     month: np.ndarray
+    every: Months  # the chunk's rows, where earlier months are looked up
+    _back: dict[int, tuple[np.ndarray, np.ndarray]]
 
     def here(self, x: np.ndarray) -> np.ndarray:
         return x[self.rows]
-
-    every: Months  # the chunk's rows, where earlier months are looked up
-    _back: dict[int, tuple[np.ndarray, np.ndarray]]
 
     def back(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """(row index in the chunk, found) of the same establishment's row exactly n months

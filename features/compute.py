@@ -106,15 +106,15 @@ def without_state_rows(chunk: pd.DataFrame) -> pd.DataFrame:
     return chunk.loc[chunk[STATE_ROW].isna()].reset_index(drop=True)
 
 
+POPULATION_INPUTS = ("effectif", "cotisation_due")  # the population's look-back reads these
+
+
 def read_before(variables: tuple[Variable, ...]) -> set[str]:
     """The variables whose values at earlier months a row reads: the window builders'
     inputs, what those are computed from, and the population's (its look-back)."""
     inputs = {i for v in variables if v.builder in B.WINDOW for i in v.inputs}
     names = {v.name for v in variables}
     return {v.name for v in closure(variables, (inputs | set(POPULATION_INPUTS)) & names)}
-
-
-POPULATION_INPUTS = ("effectif", "cotisation_due")
 
 
 def written(month: np.ndarray, s: PanelSettings) -> np.ndarray:

@@ -298,7 +298,7 @@ def test_python_workers_do_not_reread_pyspark_zip_before_each_task(spark) -> Non
     """common/__init__.py trims the workers' zip importers when a task first imports the
     project (every module whose functions run in workers imports it): each folder of
     pyspark.zip imported from, and spark-core's jar, cost a reread of its archive before
-    every task (125-150 ms per task, measured)."""
+    every task (205 ms per task, median of 20, measured)."""
 
     def import_state(batches):  # pickled by value: the worker imports what it imports
         import zipimport
