@@ -186,7 +186,7 @@ def write_silver(
     tables are independent; on a failure those not begun are left)."""
     commits = bronze_commits(spark, lake)
     bronze = read_bronze(spark, lake, commits)
-    last = S.last_month(bronze["effectif"])
+    last = S.last_month(delta_io.read(spark, lake.bronze("effectif"), commits["effectif"][0]))
     if last is None:
         raise MissingInput("the bronze headcount table is empty: nothing to build")
     parameters = {"filing_lag_months": lag, "last_month": last}

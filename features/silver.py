@@ -20,7 +20,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from common.geo import DEPARTEMENTS
-from common.months import index_column
+from common.months import index, index_column
 from common.naf import SECTION_OF_DIVISION
 from features.series import FIGURE_COLUMNS, SOURCES_OF_FIGURES, series_of
 
@@ -335,5 +335,9 @@ def build_all(
 
 
 def last_month(effectif: DataFrame) -> int | None:
-    """The last month the data covers: the latest month with a headcount."""
-    return effectif.agg(F.max(index_column(F.col("periode")))).first()[0]
+    """The last month the data covers: the latest month with a headcount, from the bronze
+    headcount table's records, all of them or the current ones (the period is part of the
+    natural key, so every period of a record is a current record's: reading them all spares
+    the current-record rule's sort of the whole table, ~9 s of an incremental run at 20k)."""
+    latest = effectif.agg(F.max("periode")).first()[0]  # a plain column: Delta may answer it
+    return None if latest is None else index(latest.isoformat())
