@@ -162,6 +162,35 @@ def test_every_arrow_batch_xgboost_reads_mixes_training_and_validation(spark, mo
     assert order(7) != order(7, seed=4)
 
 
+@pytest.mark.slow  # a distributed fit
+def test_the_fit_reads_the_features_as_one_array_in_their_order(spark, settings) -> None:
+    """The features go to xgboost.spark as one float array (a row-major matrix per batch), and
+    the booster names its positions: only ``b`` decides the label, so only ``b`` may be used,
+    and the named booster predicts a frame given by name as the fit saw it."""
+    rng = np.random.default_rng(5)
+    n = 4_000
+    a, b, c = rng.standard_normal(n), rng.standard_normal(n), rng.standard_normal(n)
+    a[::7] = np.nan  # missing values stay missing inside the array
+    label = (b > 0.8).astype(int)
+    rows = pd.DataFrame({"a": a, "b": b, "c": c, "cible": label, "k": np.arange(n) % 5})
+    frame = spark.createDataFrame(rows)
+    inputs = models.as_float32(frame, ["a", "b", "c"], None, [])
+    assert inputs.schema[models.FEATURES].dataType.simpleString() == "array<float>"
+    got = [[np.nan if v is None else v for v in r[0]] for r in inputs.limit(20).collect()]
+    expected = rows[["a", "b", "c"]].to_numpy(np.float32)[:20]
+    np.testing.assert_array_equal(np.array(got, dtype=np.float32), expected)  # NaN where null
+    cfg = settings.training.model_copy(
+        update={"company_weights": False, "xgboost": {"n_estimators": 20, "max_depth": 2}}
+    )
+    booster = models.fit_xgboost(
+        frame.where("k > 0"), frame.where("k = 0"), ["a", "b", "c"], cfg, num_workers=2
+    )
+    assert booster.feature_names == ["a", "b", "c"]
+    assert set(booster.get_score(importance_type="gain")) == {"b"}
+    scores = booster.predict(xgb.DMatrix(rows[["a", "b", "c"]], missing=np.nan))
+    assert roc_auc_score(label, scores) > 0.99  # by name, the column the fit saw as b
+
+
 @pytest.mark.slow
 def test_training_run_is_logged_registered_and_beats_chance(trained) -> None:
     result = trained.result

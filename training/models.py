@@ -68,6 +68,7 @@ BATCH_ROWS = 50_000  # about 170 MB of float32 features per Arrow batch at 868 v
 
 
 ROW_KEYS = ("siret", "periode")  # identify a panel row: its place must not depend on the run
+FEATURES = "_features"  # the features of a row as one array, as the fit reads them
 
 
 def mixed_batches(
@@ -113,7 +114,7 @@ def fit_xgboost(
     """
     frame, weight = training_frame(train, validation, cfg)
     classifier = SparkXGBClassifier(
-        features_col=features,
+        features_col=FEATURES,
         label_col="cible",
         num_workers=num_workers,
         missing=np.nan,
@@ -134,6 +135,7 @@ def fit_xgboost(
     best = booster.attributes().get("best_iteration")
     if best is not None and validation is not None:
         booster = booster[: int(best) + 1]
+    booster.feature_names = features  # the array's positions, named: scoring reads them by name
     log.info(
         "XGBoost: %d trees (best iteration %s) with %d workers",
         booster.num_boosted_rounds(),
@@ -173,10 +175,17 @@ def xgboost_params(features: list[str], cfg: TrainingSettings, params: dict | No
 def as_float32(
     frame: DataFrame, features: list[str], weight: str | None, keys: list[str]
 ) -> DataFrame:
-    """The columns a fit reads, features at the precision XGBoost uses; as SQL text, in one call
-    to the JVM (868 columns built in Python cost ~1.5 s of round trips per fit)."""
+    """The columns a fit reads: the features as one array (``FEATURES``) at the precision
+    XGBoost uses, the label, the validation flag, weight and keys; as SQL text, in one call to
+    the JVM (868 columns built in Python cost ~1.5 s of round trips per fit).
+
+    One array rather than 868 columns: xgboost.spark then stacks each Arrow batch into a
+    row-major matrix, where with columns it hands XGBoost a pandas frame read column by column,
+    and its quantile sketch of a frame is about twice as slow (one worker's half of the 20k
+    split: 11.8 s -> 6.8 s)."""
+    values = ", ".join(f"CAST(`{f}` AS FLOAT)" for f in features)
     return frame.selectExpr(
-        *[f"CAST(`{f}` AS FLOAT) AS `{f}`" for f in features],
+        f"array({values}) AS {FEATURES}",
         "cible",
         *(["_validation"] if "_validation" in frame.columns else []),
         *([f"`{weight}`"] if weight else []),
