@@ -50,7 +50,7 @@ def _job(lake: str, truth: str, workers: int) -> dict:
     run = run_job(["jobs/train.py", "--config", str(conf), "--lake", lake, "--truth", truth])
     if run.returncode != 0:
         sys.exit(f"jobs/train.py failed:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}")
-    ids = re.search(r"run (\w+); baseline run (\w+)", run.stdout)
+    ids = re.search(r"XGBoost run (\w+), baseline run (\w+)", run.stdout)
     client = MlflowClient(f"sqlite:///{store / 'mlflow.db'}")
     model = client.get_run(ids.group(1)).data.metrics
     baseline = client.get_run(ids.group(2)).data.metrics
