@@ -338,6 +338,6 @@ def last_month(effectif: DataFrame) -> int | None:
     """The last month the data covers: the latest month with a headcount, from the bronze
     headcount table's records, all of them or the current ones (the period is part of the
     natural key, so every period of a record is a current record's: reading them all spares
-    the current-record rule's sort of the whole table, ~9 s of an incremental run at 20k)."""
-    latest = effectif.agg(F.max("periode")).first()[0]  # a plain column: Delta may answer it
+    the current-record rule's sort of the whole table, 6.8 s -> 1.5 s at 20k x 72)."""
+    latest = effectif.agg(F.max("periode")).first()[0]
     return None if latest is None else index(latest.isoformat())
