@@ -20,7 +20,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from common.geo import DEPARTEMENTS
-from common.months import index, index_column
+from common.months import index_column
 from common.naf import SECTION_OF_DIVISION
 from features.series import FIGURE_COLUMNS, SOURCES_OF_FIGURES, series_of
 
@@ -339,5 +339,4 @@ def last_month(effectif: DataFrame) -> int | None:
     headcount table's records, all of them or the current ones (the period is part of the
     natural key, so every period of a record is a current record's: reading them all spares
     the current-record rule's sort of the whole table, 6.8 s -> 1.5 s at 20k x 72)."""
-    latest = effectif.agg(F.max("periode")).first()[0]
-    return None if latest is None else index(latest.isoformat())
+    return effectif.agg(F.max(index_column(F.col("periode")))).first()[0]
