@@ -179,13 +179,16 @@ class MonitoringSettings(_Section):
 
 
 class MaintenanceSettings(_Section):
-    """jobs/maintain.py: OPTIMIZE and VACUUM of every Delta table of the lake."""
+    """jobs/maintain.py: repeated bronze records, OPTIMIZE and VACUUM of every Delta table."""
 
     # training and scoring read the panel at a pinned version, recorded in MLflow: every
     # version this recent must stay readable (time travel keeps its log and its files)
     lineage_days: int = 400
     # VACUUM deletes the files unreferenced for longer; never below lineage_days x 24
     vacuum_retention_hours: int = 9600
+    # before OPTIMIZE, delete the bronze records that the next record of their key repeats
+    # (headcount files are delivered whole every month): the current records are unchanged
+    drop_repeated_records: bool = True
 
 
 class Settings(_Section):

@@ -1,5 +1,9 @@
 """OPTIMIZE and VACUUM every Delta table of the lake (<lake>/{bronze,silver,gold,ops}/<name>).
 
+First, unless maintenance.drop_repeated_records is false, each bronze table loses the records
+that the next record of their natural key repeats (same values, an older batch than the
+table's last): files delivered whole every month no longer make bronze grow by their whole
+history; the current records, which silver reads, are unchanged.
 OPTIMIZE compacts each table's small files into larger ones (same rows, a new version);
 VACUUM then deletes the files no version of the retention period needs. The retention is
 maintenance.vacuum_retention_hours and may not be shorter than maintenance.lineage_days:
@@ -15,6 +19,7 @@ import sys
 
 from common.cli import job_parser, load_settings, start
 from common.maintenance import RetentionTooShort, check_retention, maintain
+from ingestion.current import drop_repeated_everywhere
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -43,7 +48,14 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"error: {exc}")
     settings, spark = start(args, "maintain")
     root = settings.lake.root
-    print(f"maintaining {root}: OPTIMIZE, then VACUUM keeping {hours} hours of history")
+    repeated = "repeated bronze records dropped, " if cfg.drop_repeated_records else ""
+    print(f"maintaining {root}: {repeated}OPTIMIZE, then VACUUM keeping {hours} hours of history")
+    if cfg.drop_repeated_records:
+        for d in drop_repeated_everywhere(spark, root):
+            print(
+                f"  {d.table}: {d.dropped:,} of {d.records:,} records repeated by a later "
+                f"batch's record of their key: dropped; {d.seconds:.0f} s"
+            )
     tables = 0
     for t in maintain(spark, root, hours):
         tables += 1
