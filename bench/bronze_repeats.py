@@ -1,5 +1,5 @@
 """Benchmark of bronze over monthly batches, before and after jobs/maintain.py drops
-the records repeated by a later batch (ingestion/current.drop_repeated).
+the records repeated by a later batch (ingestion/repeats.drop_repeated).
 
     .venv/bin/python -m bench.bronze_repeats [--raw DIR] [--work DIR]
 

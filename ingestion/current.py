@@ -1,4 +1,4 @@
-"""Which bronze record is current, and which records can go.
+"""Which bronze record is current.
 
 Bronze keeps every record of every batch, with its ``batch_id``. When several
 records share a natural key (``Parser.keys``: a corrected contribution for an
@@ -7,30 +7,16 @@ one is the record of the latest batch — batch ids sort in delivery order — a
 within a batch, the last line of the last file. Silver tables and the panel read
 bronze through this rule only.
 
-Some files are delivered whole every month (URSSAF's headcount files hold every
-month column each time), so a table would grow by its whole history at every batch.
-``drop_repeated`` (run by jobs/maintain.py) deletes a record when the next record of
-its key holds the same values: the current records are unchanged, lineage included
-(the last record of a key is never the one deleted). Records repeated only by the
-table's latest batch are kept, so that batch can still be replaced (``ingest
---force``) and leave the state before it whole.
+jobs/maintain.py deletes the records this rule can do without (ingestion/repeats.py).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from functools import reduce
-from operator import and_
+from collections.abc import Sequence
 
-from delta.tables import DeltaTable
-from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from common import delta_io
-from common.maintenance import discover_tables
 from parsers.registry import PARSERS
 
 ORDER = ("batch_id", "source_file", "line_number")  # delivery order of a key's records
@@ -49,55 +35,3 @@ def current(bronze: DataFrame, keys: Sequence[str]) -> DataFrame:
 
 def current_records(bronze: DataFrame, source: str) -> DataFrame:
     return current(bronze, PARSERS[source].keys)
-
-
-def repeated(bronze: DataFrame, keys: Sequence[str], latest: str) -> DataFrame:
-    """The records whose key's next record (in delivery order) holds the same values
-    (every column but the lineage; nulls equal) and is not of batch ``latest`` (the
-    table's last): their lineage and key columns, enough to find each one."""
-    order = Window.partitionBy(*keys).orderBy(*ORDER)
-    values = [c for c in bronze.columns if c not in LINEAGE and c not in keys]
-    same = [F.col(c).eqNullSafe(F.lead(c).over(order)) for c in values]
-    following = F.lead("batch_id").over(order)
-    flagged = bronze.withColumn("_repeated", reduce(and_, same, following < F.lit(latest)))
-    return flagged.where(F.coalesce("_repeated", F.lit(False))).select(*ORDER, *keys)
-
-
-@dataclass(frozen=True)
-class Dropped:
-    records: int  # in the table before
-    dropped: int  # repeated records deleted (0: the table was not changed)
-    table: str = ""  # bronze/<source>
-    seconds: float = 0.0
-
-
-def drop_repeated(spark: SparkSession, path: str, source: str) -> Dropped:
-    """Delete the ``repeated`` records of bronze table ``path`` (of ``source``): one commit,
-    none when there are none."""
-    keys = PARSERS[source].keys
-    table = delta_io.read(spark, path)
-    records, latest = table.agg(F.count(F.lit(1)), F.max("batch_id")).first()
-    if not records:
-        return Dropped(0, 0)
-    rows = repeated(table, keys, latest).persist(StorageLevel.MEMORY_AND_DISK)  # counted, merged
-    try:
-        dropped = rows.count()
-        if dropped:
-            found = " AND ".join(f"t.`{c}` <=> s.`{c}`" for c in (*ORDER, *keys))
-            merge = DeltaTable.forPath(spark, path).alias("t").merge(rows.alias("s"), found)
-            merge.whenMatchedDelete().execute()
-    finally:
-        rows.unpersist()
-    return Dropped(records, dropped)
-
-
-def drop_repeated_everywhere(spark: SparkSession, root: str) -> Iterator[Dropped]:
-    """``drop_repeated`` on every bronze table of the lake at ``root`` whose records carry
-    their lineage (a table written by ingest), one at a time."""
-    for path in discover_tables(spark, root, ("bronze",)):
-        source = path.rstrip("/").rsplit("/", 1)[1]
-        if source not in PARSERS or not set(ORDER) <= set(delta_io.read(spark, path).columns):
-            continue
-        began = time.monotonic()
-        done = drop_repeated(spark, path, source)
-        yield Dropped(done.records, done.dropped, f"bronze/{source}", time.monotonic() - began)

@@ -19,7 +19,7 @@ import sys
 
 from common.cli import job_parser, load_settings, start
 from common.maintenance import RetentionTooShort, check_retention, maintain
-from ingestion.current import drop_repeated_everywhere
+from ingestion.repeats import drop_repeated_everywhere
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

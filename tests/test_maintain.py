@@ -14,7 +14,8 @@ from pyspark.testing import assertDataFrameEqual
 
 from common import delta_io
 from common.maintenance import RetentionTooShort, check_retention, maintain
-from ingestion.current import Dropped, current, drop_repeated, drop_repeated_everywhere
+from ingestion.current import current
+from ingestion.repeats import Dropped, drop_repeated, drop_repeated_everywhere
 from jobs.maintain import main
 from parsers.registry import PARSERS
 
