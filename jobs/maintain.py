@@ -1,9 +1,11 @@
-"""OPTIMIZE and VACUUM every Delta table of the lake (<lake>/{bronze,silver,gold,ops}/<name>).
+"""Drop repeated bronze records, then OPTIMIZE and VACUUM every Delta table of the lake
+(<lake>/{bronze,silver,gold,ops}/<name>).
 
 First, unless maintenance.drop_repeated_records is false, each bronze table loses the records
 that the next record of their natural key repeats (same values, an older batch than the
 table's last): files delivered whole every month no longer make bronze grow by their whole
 history; the current records, which silver reads, are unchanged.
+
 OPTIMIZE compacts each table's small files into larger ones (same rows, a new version);
 VACUUM then deletes the files no version of the retention period needs. The retention is
 maintenance.vacuum_retention_hours and may not be shorter than maintenance.lineage_days:
