@@ -42,21 +42,27 @@ def repeated(bronze: DataFrame, keys: Sequence[str], latest: str) -> DataFrame:
 
 @dataclass(frozen=True)
 class Dropped:
+    table: str  # bronze/<source>
     records: int  # in the table before
     dropped: int  # repeated records deleted (0: the table was not changed)
-    table: str = ""  # bronze/<source>
-    seconds: float = 0.0
+    seconds: float
 
 
 def drop_repeated(spark: SparkSession, path: str, source: str) -> Dropped:
     """Delete the ``repeated`` records of bronze table ``path`` (of ``source``): one commit,
     none when there are none."""
-    keys = PARSERS[source].keys
+    began, keys = time.monotonic(), PARSERS[source].keys
     table = delta_io.read(spark, path)
     records, latest = table.agg(F.count(F.lit(1)), F.max("batch_id")).first()
-    if not records:
-        return Dropped(0, 0)
-    rows = repeated(table, keys, latest).persist(StorageLevel.MEMORY_AND_DISK)  # counted, merged
+    dropped = 0
+    if records:
+        dropped = _delete(spark, path, repeated(table, keys, latest), keys)
+    return Dropped(f"bronze/{source}", records, dropped, time.monotonic() - began)
+
+
+def _delete(spark: SparkSession, path: str, rows: DataFrame, keys: Sequence[str]) -> int:
+    """Delete ``rows`` (lineage and key columns) from the table at ``path``; how many."""
+    rows = rows.persist(StorageLevel.MEMORY_AND_DISK)  # counted, then merged
     try:
         dropped = rows.count()
         if dropped:
@@ -65,7 +71,7 @@ def drop_repeated(spark: SparkSession, path: str, source: str) -> Dropped:
             merge.whenMatchedDelete().execute()
     finally:
         rows.unpersist()
-    return Dropped(records, dropped)
+    return dropped
 
 
 def drop_repeated_everywhere(spark: SparkSession, root: str) -> Iterator[Dropped]:
@@ -75,6 +81,4 @@ def drop_repeated_everywhere(spark: SparkSession, root: str) -> Iterator[Dropped
         source = path.rstrip("/").rsplit("/", 1)[1]
         if source not in PARSERS or not set(ORDER) <= set(delta_io.read(spark, path).columns):
             continue
-        began = time.monotonic()
-        done = drop_repeated(spark, path, source)
-        yield Dropped(done.records, done.dropped, f"bronze/{source}", time.monotonic() - began)
+        yield drop_repeated(spark, path, source)

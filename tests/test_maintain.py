@@ -15,7 +15,7 @@ from pyspark.testing import assertDataFrameEqual
 from common import delta_io
 from common.maintenance import RetentionTooShort, check_retention, maintain
 from ingestion.current import current
-from ingestion.repeats import Dropped, drop_repeated, drop_repeated_everywhere
+from ingestion.repeats import drop_repeated, drop_repeated_everywhere
 from jobs.maintain import main
 from parsers.registry import PARSERS
 
@@ -134,5 +134,6 @@ def test_repeated_bronze_records_go_and_the_current_ones_stay(spark, tmp_path: P
     older = F.col("batch_id") < "b3"
     assertDataFrameEqual(current(after.where(older), keys), current(before.where(older), keys))
     # nothing left to drop: no new version
-    assert drop_repeated(spark, path, "effectif") == Dropped(12, 0)
+    again = drop_repeated(spark, path, "effectif")
+    assert (again.table, again.records, again.dropped) == ("bronze/effectif", 12, 0)
     assert delta_io.latest_version(spark, path) == 1
