@@ -15,7 +15,9 @@ How the plan stays small and shuffles few times:
 4. a run that writes only the last months (incremental, ``--from``) reads only the months
    their bounded windows reach (``window_start``); the unbounded builders' state at that
    month comes from a narrow pass over the months before it, as one more row per
-   establishment in the same union (``history_states``), so nothing wide is joined.
+   establishment in the same union (``history_states``), so nothing wide is joined; the
+   fiscal year (80 columns) is joined to the rows it writes only, as no window reads it
+   (``fiscal_rows_from``).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from pyspark.sql.types import (
 )
 
 from common.months import first_day_column, index_column
-from features.catalog import catalog
+from features.catalog import Variable, catalog
 from features.compute import (
     DESCRIPTIVE,
     STATE_ROW,
@@ -47,6 +49,7 @@ from features.compute import (
     compute_chunk,
     history_state,
     reach,
+    read_before,
     sector_columns,
     sector_inputs,
     sector_names,
@@ -88,8 +91,14 @@ def monthly_sources(
     return union.groupBy(*KEYS).agg(*[F.max(c).alias(c) for c in series])
 
 
-def with_company_data(base: DataFrame, silver: dict[str, DataFrame], partitions: int) -> DataFrame:
-    """Company headcount (same month) and the fiscal year known at the month."""
+FISCAL = "fin_"  # the prefix of the fiscal year's columns in the panel
+
+
+def with_company_data(
+    base: DataFrame, silver: dict[str, DataFrame], partitions: int, fiscal_from: int | None = None
+) -> DataFrame:
+    """Company headcount (same month) and the fiscal year known at the month; the fiscal year
+    on the rows of months from ``fiscal_from`` only, when given (null before)."""
     company = silver["company_headcount"].repartition(partitions, "siren")
     base = base.join(company, ["siren", MONTH_INDEX], "left")
     years = silver["financials"].repartition(partitions, "siren").alias("y")
@@ -98,6 +107,8 @@ def with_company_data(base: DataFrame, silver: dict[str, DataFrame], partitions:
         & (F.col(f"p.{MONTH_INDEX}") >= F.col("y.disponible"))
         & (F.col("y.jusqua").isNull() | (F.col(f"p.{MONTH_INDEX}") <= F.col("y.jusqua")))
     )
+    if fiscal_from is not None:
+        known = known & (F.col(f"p.{MONTH_INDEX}") >= F.lit(fiscal_from))
     figures = [
         c for c in years.columns if c not in ("siren", "disponible", "jusqua", "date_fin_exercice")
     ]
@@ -106,9 +117,9 @@ def with_company_data(base: DataFrame, silver: dict[str, DataFrame], partitions:
         .join(years, known, "left")
         .select(
             "p.*",
-            *[F.col(f"y.{c}").alias(f"fin_{c}") for c in figures],
+            *[F.col(f"y.{c}").alias(f"{FISCAL}{c}") for c in figures],
             (F.col(f"p.{MONTH_INDEX}") - index_column(F.col("y.date_fin_exercice"))).alias(
-                "fin_mois_depuis_cloture"
+                f"{FISCAL}mois_depuis_cloture"
             ),
         )
     )
@@ -167,6 +178,20 @@ def window_start(s: PanelSettings) -> int | None:
     return None if months is None else s.emit_from - months
 
 
+def fiscal_rows_from(variables: tuple[Variable, ...], s: PanelSettings) -> int | None:
+    """The first month whose rows need the fiscal year: in a run from ``emit_from``, the rows
+    of earlier months are read by windows and the population only, and when no window reads
+    a fiscal figure (none of the ``read_before`` variables is one) those rows go without it:
+    the range join matches the rows written only (7 months of 42 in a monthly run), and the
+    80 columns are null before. None: every row (a full build, or a catalog whose windows
+    read a fiscal figure)."""
+    if s.emit_from is None or s.emit_from <= s.start_index:
+        return None
+    if any(name.startswith(FISCAL) for name in read_before(variables)):
+        return None
+    return s.emit_from
+
+
 def history_states(silver: dict[str, DataFrame], s: PanelSettings, start: int) -> DataFrame:
     """Per establishment, the state the months before ``start`` leave to the unbounded
     variables (features/compute.history_state): a narrow pass over those months' series
@@ -193,7 +218,7 @@ def base_frame(silver: dict[str, DataFrame], s: PanelSettings) -> DataFrame:
     if start is not None:
         company = silver["company_headcount"].where(months)
         silver = {**silver, "company_headcount": company}
-    base = with_company_data(base, silver, s.partitions)
+    base = with_company_data(base, silver, s.partitions, fiscal_rows_from(catalog(), s))
     base = with_context(base, silver["establishments"])
     first = F.broadcast(
         silver["judgments"].select(

@@ -13,11 +13,18 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 
 from common import delta_io, months
+from common.config import PanelConfig
 from common.lake import Lake
 from features import silver as S
-from features.catalog import by_name, catalog, model_features
+from features.catalog import Variable, by_name, catalog, model_features
 from features.health import variable_health
-from features.panel import building_panel, gold_schema, history_states, window_start
+from features.panel import (
+    building_panel,
+    fiscal_rows_from,
+    gold_schema,
+    history_states,
+    window_start,
+)
 from features.pipeline import CatalogChanged, panel_settings, read_bronze, run_panel
 
 pytestmark = pytest.mark.slow
@@ -221,6 +228,22 @@ def test_the_last_months_alone_equal_the_whole_build(spark, world) -> None:
     written = delta_io.read(spark, world.lake.panel).where(F.col("month_index") >= first)
     with building_panel(silver, settings) as panel:
         assert_same_panel(panel, written)
+
+
+def test_the_fiscal_year_is_joined_to_the_written_rows_unless_a_window_reads_it() -> None:
+    """The rows an incremental run reads before its first month feed windows only: none reads
+    a fiscal figure, so they go without the fiscal year (the equality tests above and in
+    test_incremental.py compare such runs with full builds)."""
+    full = panel_settings(PanelConfig(), months.index("2021-12"))
+    monthly = dataclasses.replace(full, emit_from=months.index("2021-06"))
+    assert fiscal_rows_from(catalog(), full) is None  # a full build: every row
+    assert fiscal_rows_from(catalog(), monthly) == months.index("2021-06")
+    # a catalog with a window over a fiscal figure reads it at earlier rows: every row again
+    trend = Variable("fin_ca_moy3", "rolling_mean", "financial_health", "x", ("fin_ca",), (3,))
+    assert fiscal_rows_from((*catalog(), trend), monthly) is None
+    ratio = Variable("ca_sur_effectif", "ratio", "x", "x", ("fin_ca", "effectif"))
+    lagged = Variable("ca_sur_effectif_lag1", "lag", "x", "x", ("ca_sur_effectif",), (1,))
+    assert fiscal_rows_from((*catalog(), ratio, lagged), monthly) is None  # through a ratio
 
 
 def test_variables_carry_their_description_as_column_comment(spark, world) -> None:
