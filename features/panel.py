@@ -16,8 +16,8 @@ How the plan stays small and shuffles few times:
    their bounded windows reach (``window_start``); the unbounded builders' state at that
    month comes from a narrow pass over the months before it, as one more row per
    establishment in the same union (``history_states``), so nothing wide is joined; the
-   fiscal year (80 columns) is joined to the rows it writes only, as no window reads it
-   (``fiscal_rows_from``).
+   fiscal year (79 of the catalog's columns) is joined to the rows it writes only, as no
+   window reads it (``fiscal_rows_from``).
 """
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ def fiscal_rows_from(variables: tuple[Variable, ...], s: PanelSettings) -> int |
     of earlier months are read by windows and the population only, and when no window reads
     a fiscal figure (none of the ``read_before`` variables is one) those rows go without it:
     the range join matches the rows written only (7 months of 42 in a monthly run), and the
-    80 columns are null before. None: every row (a full build, or a catalog whose windows
+    fiscal columns are null before. None: every row (a full build, or a catalog whose windows
     read a fiscal figure)."""
     if s.emit_from is None or s.emit_from <= s.start_index:
         return None
