@@ -17,7 +17,8 @@ generated, ingested and built here once (kept under work/bench/cross_world/). Th
    single-node XGBoost trained on A's and scoring B's (``bench/peer_model.py``): our
    champion's company-month AUCPR as a share of that yardstick's.
 
-Writes bench/results/cross_world.{json,md}.
+Writes bench/results/cross_world.{json,md} (another scale: cross_world_<scale>.{json,md}); its
+work (world B, the peer panels, the MLflow store) is kept per scale under work/bench/cross_world/.
 """
 
 from __future__ import annotations
@@ -102,10 +103,10 @@ def measure(a_lake: str, b: Path, store: Path) -> dict:
     return out
 
 
-def peer(python: str, a_raw: Path, b_raw: Path) -> dict:
+def peer(python: str, a_raw: Path, b_raw: Path, scale: str) -> dict:
     panels = {}
     for name, raw in (("A", a_raw), ("B", b_raw)):
-        out = WORK / f"peer_{name}.parquet"
+        out = WORK / f"peer_{name}_{scale}.parquet"
         if not out.exists():
             print(f"peer panel of world {name} ...", flush=True)
             subprocess.run([python, str(PEER_PANEL), "--raw", str(raw), "--out", str(out),
@@ -127,7 +128,7 @@ def main() -> None:
     parser.add_argument(
         "--skip-train",
         action="store_true",
-        help="reuse the champion of the previous run's MLflow store (work/bench/cross_world)",
+        help="reuse the champion of the previous run's MLflow store at this scale (work/bench/cross_world)",
     )
     args = parser.parse_args()
     a = ROOT / "work" / "bench" / "panel" / args.scale
@@ -136,15 +137,17 @@ def main() -> None:
             f"no kept lake in {a}: run .venv/bin/python -m bench.panel --scales {args.scale} --keep"
         )
     b = world_b(args.scale)
-    store = WORK / "mlflow"
-    conf = WORK / "bench.yaml"
+    store = WORK / f"mlflow-{args.scale}"
+    conf = WORK / f"bench-{args.scale}.yaml"
     conf.write_text(
         f"extends: {ROOT / 'conf' / 'local.yaml'}\n"
         f"mlflow:\n  tracking_uri: sqlite:///{store / 'mlflow.db'}\n"
         f"  artifact_root: {store / 'artifacts'}\n"
     )
-    yardstick = peer(args.peer_python, a / "raw", b / "raw") if args.peer_python else None
-    trained = WORK / "train.json"
+    yardstick = (
+        peer(args.peer_python, a / "raw", b / "raw", args.scale) if args.peer_python else None
+    )
+    trained = WORK / f"train-{args.scale}.json"
     if args.skip_train and trained.exists():
         train = json.loads(trained.read_text())
     else:
@@ -188,7 +191,8 @@ def main() -> None:
         ]
     m = re.search(r"version (\d+)", train["stdout"])
     result["model_version"] = m.group(1) if m else None
-    path = save("cross_world", result, "\n".join(lines) + "\n")
+    name = "cross_world" if args.scale == "20000x72" else f"cross_world_{args.scale}"
+    path = save(name, result, "\n".join(lines) + "\n")
     print("\n".join(lines))
     print(f"results: {path}")
 
