@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.cross_world [--scale 20000x72] [--peer-python /tmp/peer-venv/bin/python]
 
 World A is the kept lake of ``bench.panel --keep`` (seed 1); world B (seed 2, same scale) is
-generated, ingested and built here once (kept under work/bench/cross_world/). Then:
+generated, ingested and built here once (kept under work/bench/cross_world/<scale>/). Then:
 
 1. ``jobs/train.py --promote`` on A (spark-submit, its own MLflow store): the champion, as a
    user gets it;
@@ -18,7 +18,7 @@ generated, ingested and built here once (kept under work/bench/cross_world/). Th
    champion's company-month AUCPR as a share of that yardstick's.
 
 Writes bench/results/cross_world.{json,md} (another scale: cross_world_<scale>.{json,md}); its
-work (world B, the peer panels, the MLflow store) is kept per scale under work/bench/cross_world/.
+work (world B, the peer panels, the MLflow store) is kept in work/bench/cross_world/<scale>/.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ WORK = ROOT / "work" / "bench" / "cross_world"
 
 def world_b(scale: str) -> Path:
     n, months = scale.split("x")
-    folder = WORK / f"{scale}-seed2"
+    folder = WORK / scale / "world-b"
     if (folder / "lake" / "gold" / "panel" / "_delta_log").exists():
         return folder
     shutil.rmtree(folder, ignore_errors=True)
@@ -103,10 +103,10 @@ def measure(a_lake: str, b: Path, store: Path) -> dict:
     return out
 
 
-def peer(python: str, a_raw: Path, b_raw: Path, scale: str) -> dict:
+def peer(python: str, a_raw: Path, b_raw: Path, work: Path) -> dict:
     panels = {}
     for name, raw in (("A", a_raw), ("B", b_raw)):
-        out = WORK / f"peer_{name}_{scale}.parquet"
+        out = work / f"peer_{name}.parquet"
         if not out.exists():
             print(f"peer panel of world {name} ...", flush=True)
             subprocess.run([python, str(PEER_PANEL), "--raw", str(raw), "--out", str(out),
@@ -137,17 +137,17 @@ def main() -> None:
             f"no kept lake in {a}: run .venv/bin/python -m bench.panel --scales {args.scale} --keep"
         )
     b = world_b(args.scale)
-    store = WORK / f"mlflow-{args.scale}"
-    conf = WORK / f"bench-{args.scale}.yaml"
+    work = WORK / args.scale  # everything of this scale: world B, peer panels, store
+    work.mkdir(parents=True, exist_ok=True)
+    store = work / "mlflow"
+    conf = work / "bench.yaml"
     conf.write_text(
         f"extends: {ROOT / 'conf' / 'local.yaml'}\n"
         f"mlflow:\n  tracking_uri: sqlite:///{store / 'mlflow.db'}\n"
         f"  artifact_root: {store / 'artifacts'}\n"
     )
-    yardstick = (
-        peer(args.peer_python, a / "raw", b / "raw", args.scale) if args.peer_python else None
-    )
-    trained = WORK / f"train-{args.scale}.json"
+    yardstick = peer(args.peer_python, a / "raw", b / "raw", work) if args.peer_python else None
+    trained = work / "train.json"
     if args.skip_train and trained.exists():
         train = json.loads(trained.read_text())
     else:
