@@ -63,7 +63,7 @@ class World:
 
         self.root = root
         self.request = Request(
-            establishments=1000,
+            establishments=650,
             months=66,
             start="2016-01",
             seed=21,
