@@ -132,6 +132,7 @@ def trained(spark, world, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def local_demo(tmp_path_factory) -> Demo:
-    """The whole pipeline, locally (local[2]); the reference of the cluster run."""
+    """The whole pipeline, locally (local[2]) and with Spark's generated code, as in
+    production; the reference of the cluster run."""
     root = tmp_path_factory.mktemp("local-demo")
-    return Demo(root, pipeline_conf(root))
+    return Demo(root, pipeline_conf(root, generated_code=True))

@@ -46,15 +46,25 @@ class Demo:
         self.returncode, self.console = run.returncode, run.stdout + run.stderr
 
 
-def pipeline_conf(folder: Path) -> Path:
+def pipeline_conf(folder: Path, generated_code: bool = False) -> Path:
     """conf/test.yaml with two XGBoost workers whatever the master: local and cluster runs of
     the pipeline then train on the same partitioning. One trial and no refit: these runs prove
     that the cluster computes what the local run does, and survives faults; the search and the
-    refit are tested on the shared world (tests/test_training.py), at a third of the fits."""
+    refit are tested on the shared world (tests/test_training.py), at a third of the fits.
+    ``generated_code``: Spark's generated code, as in production, where conf/test.yaml
+    interprets expressions (quicker on the suite's tiny data): the local run uses it, so the
+    cluster run, which interprets, must compute what generated code does."""
     folder.mkdir(parents=True, exist_ok=True)
     conf = folder / "pipeline.yaml"
+    spark = (
+        "spark:\n  conf:\n"
+        '    spark.sql.codegen.wholeStage: "true"\n'
+        "    spark.sql.codegen.factoryMode: FALLBACK\n"  # Spark's default
+        if generated_code
+        else ""
+    )
     conf.write_text(
         f"extends: {TEST_CONF}\n"
-        "training:\n  num_workers: 2\n  refit: false\n  search:\n    - {}\n"
+        "training:\n  num_workers: 2\n  refit: false\n  search:\n    - {}\n" + spark
     )
     return conf
