@@ -31,7 +31,7 @@ from pipeline_run import Demo, pipeline_conf
 from pyspark.sql import functions as F
 
 from common import delta_io
-from common.config import PROJECT_ROOT
+from common.config import PROJECT_ROOT, load_config
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -236,6 +236,13 @@ def test_the_model_and_the_month_on_the_cluster_equal_the_local_run(
     assert cluster_run.returncode == 0, cluster_run.console[-5000:]
     assert f"Spark 4.1.1 on {cluster.url}" in cluster_run.console
     assert "on local[2]" in local_demo.console
+    # the local run compiled Spark's generated code, as in production; the cluster's jobs
+    # interpreted expressions (conf/test.yaml): every comparison below holds across the two
+    modes = [
+        load_config(conf).spark.conf.get("spark.sql.codegen.factoryMode", "FALLBACK")
+        for conf in (local_demo.conf, cluster_run.conf)
+    ]
+    assert modes == ["FALLBACK", "NO_CODEGEN"]
     # the lake was taken over as it stood before the local run's month: the cycle ingested it
     assert re.search(r"\[1/5\] ingest: \d+ files, [\d,]+ lines read", cluster_run.console)
 
