@@ -40,16 +40,24 @@ def line_grammar(fmt: RawFormat) -> str:
 
 
 def tokenize(raw: Column, fmt: RawFormat) -> Column:
-    """The line's fields, quotes removed; null when quotes are unbalanced."""
+    """The line's fields, quotes removed; null when quotes are unbalanced. A line without a
+    double quote has unquoted fields only (the grammar always holds): it is split at each
+    separator, and the regular expressions run on the lines with quotes only. There, each
+    field is matched with the separator before it (one put before the line's first): an
+    empty first field would otherwise be an empty match, after which the matcher skips a
+    character, the separator, and the line's other fields with it."""
     sep = re.escape(fmt.separator)
-    fields = F.regexp_extract_all(raw, F.lit(rf"(?:^|{sep})({_field_pattern(fmt.separator)})"), 1)
+    fields = F.regexp_extract_all(
+        F.concat(F.lit(fmt.separator), raw), F.lit(rf"{sep}({_field_pattern(fmt.separator)})"), 1
+    )
     unquoted = F.transform(
         fields,
         lambda f: F.when(
             f.startswith('"'), F.regexp_replace(F.regexp_replace(f, r'^"|"$', ""), '""', '"')
         ).otherwise(f),
     )
-    return F.when(raw.rlike(line_grammar(fmt)), unquoted)
+    quoted = F.when(raw.rlike(line_grammar(fmt)), unquoted)
+    return F.when(~raw.contains('"'), F.split(raw, sep, -1)).otherwise(quoted)
 
 
 def structure_error(raw: Column, fields: Column, expected: int) -> Column:

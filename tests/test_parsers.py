@@ -118,11 +118,37 @@ def test_procol_labels_in_either_order(spark) -> None:
 
 def test_tokenize_quotes_and_separators(spark) -> None:
     fmt = FORMATS["apdemande"]
-    frame = spark.createDataFrame(
-        [('"a","b,c",,1.5',), ('"a","b,1.5',), ('x,""y""z"',)], "s string"
-    )
+    lines = ['"a","b,c",,1.5', '"a","b,1.5', 'x,""y""z"', 'x"y,z', "a,,b ,", ",", "a", ',"b",']
+    frame = spark.createDataFrame([(s,) for s in lines], "s string")
     got = [r.f for r in frame.select(common.tokenize(F.col("s"), fmt).alias("f")).collect()]
-    assert got == [["a", "b,c", "", "1.5"], None, None]
+    assert got == [
+        ["a", "b,c", "", "1.5"],
+        None,
+        None,
+        ['x"y', "z"],  # a quote inside an unquoted field
+        ["a", "", "b ", ""],  # without quotes: split at every separator, empty fields kept
+        ["", ""],
+        ["a"],
+        ["", "b", ""],  # an empty first field, on a line with quotes
+    ]
+
+
+def test_an_empty_first_field_leaves_the_others_in_place(spark, tmp_path) -> None:
+    """URSSAF's first column (``Urssaf_gestion``) is optional: a line that leaves it empty,
+    with or without quotes, is read with every other field where the header says."""
+    path = tmp_path / "sigfaible_cotisation.csv"
+    path.write_text(
+        "Urssaf_gestion;Dep;Siret;Compte;periode;mer;enc_direct;cotis_due\n"
+        ";31;10000019900016;000123456789013117;201611;4;31988.45;31988.45\n"
+        ';31;10000019900016;"000123456789013117";201612;4;10.5;10.5\n'
+    )
+    parsed = parse_lines(read_lines(spark, str(path)), PARSERS["cotisation"], path.name)
+    columns = ("_reject", "urssaf_gestion", "departement", "numero_compte", "du")
+    got = [tuple(r) for r in parsed.orderBy("line_number").select(*columns).collect()]
+    assert got == [
+        (None, None, "31", "000123456789013117", 31988.45),
+        (None, None, "31", "000123456789013117", 10.5),
+    ]
 
 
 @pytest.mark.parametrize("source", sorted(GOLDEN))
