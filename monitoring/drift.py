@@ -9,7 +9,7 @@ Only these counts ever reach the driver: their size is the catalog's, not the da
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,13 +104,19 @@ def psi(reference: np.ndarray, current: np.ndarray) -> float:
     return float(np.sum((c - r) * np.log(c / r)))
 
 
-def compare(reference: dict, current: pd.DataFrame, min_known: int = 1) -> pd.DataFrame:
+def compare(
+    reference: dict,
+    current: pd.DataFrame,
+    min_known: int = 1,
+    without_psi: Collection[str] = (),
+) -> pd.DataFrame:
     """Per variable of the reference: PSI, missing shares (reference, current) and rows.
 
     ``reference`` maps a variable to {"edges": [...], "counts": {bin: rows}}; ``current`` is
     ``bin_counts`` of the monitored rows under the same edges. The PSI is NaN when either side
     has fewer than ``min_known`` known values: a distribution of a handful of values is noise
-    (the missing shares still compare)."""
+    (the missing shares still compare); and for the variables ``without_psi`` (the missing
+    shares still compare)."""
     got = {v: dict(zip(g["bin"], g["rows"], strict=True)) for v, g in current.groupby("variable")}
     rows = []
     for name, ref in reference.items():
@@ -123,7 +129,9 @@ def compare(reference: dict, current: pd.DataFrame, min_known: int = 1) -> pd.Da
         rows.append(
             {
                 "item": name,
-                "psi": psi(ref_share, cur_share) if known >= min_known else float("nan"),
+                "psi": psi(ref_share, cur_share)
+                if known >= min_known and name not in without_psi
+                else float("nan"),
                 "missing_share": cur_missing,
                 "reference_missing_share": ref_missing,
                 "rows": cur_rows,

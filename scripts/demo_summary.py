@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 from pyspark.sql import functions as F
 
 from common import delta_io
@@ -20,6 +21,7 @@ from common.secrecy import KEY_ENV, KEY_FILE_ENV, SecrecyError, pseudonymiser
 from common.tracking import use_tracking
 from features.catalog import catalog
 from ingestion import bookkeeping as books
+from monitoring.pipeline import by_group
 from scoring.export import company_list
 
 
@@ -64,7 +66,7 @@ def main() -> None:
         F.col("periode") == F.lit(f"{args.period}-01").cast("date")
     )
     alerts = {r["alert"]: r["count"] for r in scores.groupBy("alert").count().collect()}
-    drift = {}
+    drift, drifting = {}, pd.Series([], dtype=object)
     if delta_io.exists(spark, lake.monitoring):
         month = delta_io.read(spark, lake.monitoring).where(
             (F.col("periode") == F.lit(f"{args.period}-01").cast("date"))
@@ -76,6 +78,9 @@ def main() -> None:
             .agg(F.count(F.lit(1)).alias("count"), F.max("psi").alias("psi"))
             .collect()
         }
+        in_alert = month.where((F.col("kind") == "variable") & (F.col("status") == "alert"))
+        in_alert = in_alert.select("item").collect()  # at most the catalog's variables
+        drifting = pd.Series([r["item"] for r in in_alert], dtype=object)
     # the top of the list from the table (the list file is never loaded whole)
     listed = company_list(scores)
     count = listed.count()
@@ -123,6 +128,8 @@ def main() -> None:
             f"{sources} source(s) in alert (ops/monitoring, experiment "
             f"{settings.monitoring.experiment})"
         )
+        if len(drifting):
+            print(f"          variables in alert by group: {by_group(drifting)}")
     if pseudonym.stable:
         print("top of the list (identifiers pseudonymised with the configured key):")
     else:

@@ -150,3 +150,56 @@ def test_a_handful_of_known_values_gives_no_psi_but_the_missing_shares() -> None
     assert np.isnan(got["psi"])
     assert (got["reference_missing_share"], got["missing_share"]) == (0.99, 0.995)
     assert drift.compare(reference, current, min_known=1).iloc[0]["psi"] > 0
+
+
+def test_a_z_score_is_watched_on_its_missing_share_not_on_its_jittered_mass_points() -> None:
+    """A debt per employee that most establishments of a division do not have, drawn from one
+    law every month: its z-score within division and month puts the zeros at -mean/std, a
+    different number in every division and month. The reference's deciles land on those
+    numbers and a new month's fall on either side: a PSI far above the alert threshold for no
+    drift at all. The z-score is watched on its missing share; its input on both."""
+    rng = np.random.default_rng(0)
+    share_without = rng.uniform(0.8, 0.95, 20)  # per division: establishments without debt
+
+    def month(rows=100, missing=0.0):
+        raw, z = [], []
+        for share in share_without:
+            x = np.where(rng.random(rows) < share, 0.0, rng.lognormal(8, 1, rows))
+            std = x.std(ddof=1)
+            standardised = (x - x.mean()) / std if std > 0 else np.full(rows, np.nan)
+            raw.append(x)
+            z.append(np.where(rng.random(rows) < missing, np.nan, standardised))
+        return {"dette_par_salarie": np.concatenate(raw), Z: np.concatenate(z)}
+
+    def counts(values, edges):
+        found, tally = np.unique(drift.bin_numbers(values, edges), return_counts=True)
+        return {str(b): int(n) for b, n in zip(found, tally, strict=True)}
+
+    Z = "dette_par_salarie_zscore_secteur"
+    assert Z in pipeline.standardised() and "dette_par_salarie" not in pipeline.standardised()
+    history = [month() for _ in range(12)]
+    values = {v: np.concatenate([m[v] for m in history]) for v in (Z, "dette_par_salarie")}
+    edges = drift.edges(pd.DataFrame(values))
+    ref = {v: {"edges": edges[v], "counts": counts(values[v], edges[v])} for v in values}
+
+    def current(rows):
+        return pd.DataFrame(
+            [(v, int(b), n) for v in rows for b, n in counts(rows[v], edges[v]).items()],
+            columns=["variable", "bin", "rows"],
+        )
+
+    steady = current(month())
+    # the artefact itself: a PSI over the reference's bins would put the z-score in alert
+    assert drift.compare(ref, steady).set_index("item").loc[Z, "psi"] > CFG.psi_alert
+    got = pipeline.variable_drift_from(ref, steady, CFG).set_index("item")
+    assert np.isnan(got.loc[Z, "psi"]) and got.loc[Z, "status"] == "ok"
+    assert got.loc["dette_par_salarie", "psi"] < CFG.psi_watch
+    assert got.loc["dette_par_salarie", "status"] == "ok"
+    # the z-score's missing share is still compared
+    emptier = pipeline.variable_drift_from(ref, current(month(missing=0.5)), CFG)
+    assert emptier.set_index("item").loc[Z, "status"] == "alert"
+
+
+def test_variables_in_alert_are_counted_by_their_catalog_group() -> None:
+    items = pd.Series(["ap_heures_autorisees", "dette_totale", "dette_par_salarie", "effectif"])
+    assert pipeline.by_group(items) == "social_debt 2, headcount 1, partial_activity 1"
