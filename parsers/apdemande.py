@@ -36,7 +36,7 @@ def parse(lines: DataFrame, f: Fields) -> DataFrame:
     numbers = {out: number(optional(f, col), col) for col, out in NUMBERS.items()}
     integers = {out: integer(optional(f, col), col) for col, out in INTEGERS.items()}
     dates = {out: iso_date(f(col), col) for col, out in DATES.items()}
-    reason = optional(f, "MOTIF_RECOURS_SE")
+    reason = integer(optional(f, "MOTIF_RECOURS_SE"), "MOTIF_RECOURS_SE").value  # 2 or 2.0
     return lines.select(
         *LINE_COLUMNS,
         f("ID_DA").alias("id_demande"),
@@ -45,7 +45,7 @@ def parse(lines: DataFrame, f: Fields) -> DataFrame:
         *[d.value.alias(name) for name, d in numbers.items()],
         *[d.value.cast("int").alias(name) for name, d in integers.items()],
         # reasons 1..7 are known; another value drops the reason, not the line
-        F.when(reason.rlike("^[1-7]$"), reason.cast("int")).alias("motif_recours_se"),
+        F.when(reason.between(1, 7), reason.cast("int")).alias("motif_recours_se"),
         optional(f, "RECOURS_ANTERIEUR").alias("recours_anterieur"),
         first_error(
             present(f, "ETAB_SIRET"),

@@ -178,7 +178,9 @@ def urssaf_period(text: Column, column: str) -> Period:
     """``YYQM`` or ``YYYYQM``: quarter Q, month M of it (0: the whole quarter); QM=62: the year.
 
     The month is computed as the reference parser does, 3 (Q - 1) + M carried over the
-    year, so ``199904`` is January 1999 as there. Q and M beyond 4 are rejected.
+    year, so ``199904`` is January 1999 as there: Q and M are read as digits 0 to 4 (Q 0
+    and M 4, outside the format, are carried as the reference carries them), other digits
+    are rejected.
     """
     valid = text.rlike(r"^(\d{2}|\d{4})([0-4][0-4]|62)$")
     digits = F.length(text)
@@ -208,9 +210,11 @@ def amount(text: Column, column: str) -> Decoded:
 
 
 def cents(text: Column, column: str) -> Decoded:
-    """An integer number of cents, as euros."""
-    valid = text.rlike(r"^-?\d+$")
-    return _decoded(text, valid, text.try_cast("long") / 100, column, "not an amount in cents")
+    """A number of cents, as euros: an integer, or with a decimal comma or point (the URSSAF
+    files' amounts may carry either: ``195907.0`` is 1,959.07 euros)."""
+    valid = text.rlike(r"^-?\d+([.,]\d+)?$")
+    value = F.regexp_replace(text, ",", ".").try_cast("double") / 100
+    return _decoded(text, valid, value, column, "not an amount in cents")
 
 
 def integer(text: Column, column: str) -> Decoded:
@@ -220,11 +224,13 @@ def integer(text: Column, column: str) -> Decoded:
     return _decoded(text, valid, value, column, "not an integer")
 
 
-HEADCOUNT = r"^-?\d{1,3}(\D\d{3})*$"
+# digits alone (``1234``), or groups of three after any non-digit separator (``1 234``)
+HEADCOUNT = r"^-?(\d+|\d{1,3}(\D\d{3})+)$"
 
 
 def headcount_value(text: Column) -> Column:
-    """A headcount: digits, any non-digit as thousands separator (``1 234``), sign allowed."""
+    """A headcount: digits, with or without a non-digit as thousands separator (``1234``,
+    ``1 234``, ``1.234``), sign allowed."""
     value = F.concat(
         F.when(text.startswith("-"), "-").otherwise(""), F.regexp_replace(text, r"\D", "")
     ).try_cast("int")

@@ -84,16 +84,19 @@ def test_amounts_cents_headcounts(spark) -> None:
         (1234.5, None),
         (None, "s: not an amount"),
     ]
-    assert decode(spark, common.cents, ["195907", "-3", "1,5"]) == [
+    # cents, also with a decimal point or comma (URSSAF amounts may carry either)
+    assert decode(spark, common.cents, ["195907", "-3", "195907.0", "1,5", "1O,5"]) == [
         (1959.07, None),
         (-0.03, None),
+        (1959.07, None),
+        (0.015, None),
         (None, "s: not an amount in cents"),
     ]
-    frame = spark.createDataFrame(
-        [("089",), ("1 234",), ("1\u202f234",), ("-5",), ("12a5",)], "s string"
-    )
+    cells = ["089", "1 234", "1\u202f234", "-5", "12a5", "1234", "12345", "1.234", "1 234 567"]
+    frame = spark.createDataFrame([(c,) for c in cells], "s string")
     values = [r.v for r in frame.select(common.headcount_value(F.col("s")).alias("v")).collect()]
-    assert values == [89, 1234, 1234, -5, None]
+    # with or without thousands separators: a plain 1234 is a headcount too
+    assert values == [89, 1234, 1234, -5, None, 1234, 12345, 1234, 1234567]
 
 
 def test_procol_labels_in_either_order(spark) -> None:
@@ -149,6 +152,46 @@ def test_an_empty_first_field_leaves_the_others_in_place(spark, tmp_path) -> Non
         (None, None, "31", "000123456789013117", 31988.45),
         (None, None, "31", "000123456789013117", 10.5),
     ]
+
+
+def test_forms_the_format_allows_and_our_generator_does_not_write(spark, tmp_path) -> None:
+    """A headcount of 1,000 or more without a thousands separator, debit amounts in cents
+    with a decimal point or comma, a reason code written as a float: each line is read
+    whole, with its values (each used to reject the line, or drop the reason)."""
+    effectif = tmp_path / "sigfaible_effectif_siret.csv"
+    effectif.write_text(
+        "compte;siret;rais_soc;ape_ins;dep;eff201011;eff201012;base;UR_EMET\n"
+        "000123;10000019900016;SARL A;1086E;31;1234;1 500;B1;117\n"
+    )
+    parsed = parse_lines(read_lines(spark, str(effectif)), PARSERS["effectif"], effectif.name)
+    assert parsed.where(F.col("_reject").isNotNull()).count() == 0
+    records = PARSERS["effectif"].explode(parsed).orderBy("periode")
+    assert [(r.periode, r.effectif) for r in records.collect()] == [
+        (dt.date(2010, 1, 1), 1234),
+        (dt.date(2010, 2, 1), 1500),
+    ]
+    debit = tmp_path / "sigfaible_debits.csv"
+    header = (
+        "Urssaf_gestion;Dep;num_cpte;Siren;Siret;Dt_immat;Etat_cpte;Cd_pro_col;Periode;Num_Ecn;"
+        "Num_Hist_Ecn;Dt_trt_ecn;Mt_PO;Mt_PP;Cd_op_ecn;Motif_ecn;Recours_en_cours"
+    )
+    rest = ";100000199;10000019900016;20100101;1;0;201711;1;1;1180101;"
+    debit.write_text(f"{header}\n117;31;000123{rest}195907.0;100;3;74;0\n"
+                     f"117;31;000124{rest}1959,07;0;3;74;0\n")  # fmt: skip
+    parsed = parse_lines(read_lines(spark, str(debit)), PARSERS["debit"], debit.name)
+    got = [tuple(r) for r in parsed.orderBy("line_number").select("_reject", "part_ouvriere",
+                                                                   "part_patronale").collect()]  # fmt: skip
+    assert got == [(None, 1959.07, 1.0), (None, 19.5907, 0.0)]
+    demande = tmp_path / "act_partielle_ddes.csv"
+    demande.write_text(
+        '"ID_DA","ETAB_SIRET","EFF_ENT","EFF_ETAB","DATE_STATUT","DATE_DEB","DATE_FIN","HTA",'
+        '"MTA","EFF_AUTO","MOTIF_RECOURS_SE","PERIMETRE_AP","S_HEURE_CONSOM_TOT",'
+        '"S_EFF_CONSOM_TOT","S_MONTANT_CONSOM_TOT","RECOURS_ANTERIEUR"\n'
+        '"D1","10000019900016",10,10,"2020-03-20","2020-03-16","2020-06-30",100,"1000,5",5,'
+        '"2.0","1",0,0,0,"0"\n'
+    )
+    parsed = parse_lines(read_lines(spark, str(demande)), PARSERS["apdemande"], demande.name)
+    assert [tuple(r) for r in parsed.select("_reject", "motif_recours_se").collect()] == [(None, 2)]
 
 
 @pytest.mark.parametrize("source", sorted(GOLDEN))
