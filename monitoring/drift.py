@@ -114,9 +114,8 @@ def compare(
 
     ``reference`` maps a variable to {"edges": [...], "counts": {bin: rows}}; ``current`` is
     ``bin_counts`` of the monitored rows under the same edges. The PSI is NaN when either side
-    has fewer than ``min_known`` known values: a distribution of a handful of values is noise
-    (the missing shares still compare); and for the variables ``without_psi`` (the missing
-    shares still compare)."""
+    has fewer than ``min_known`` known values (a distribution of a handful of values is noise)
+    and for the variables ``without_psi``; the missing shares compare in every case."""
     got = {v: dict(zip(g["bin"], g["rows"], strict=True)) for v, g in current.groupby("variable")}
     rows = []
     for name, ref in reference.items():
