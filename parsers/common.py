@@ -224,22 +224,28 @@ def integer(text: Column, column: str) -> Decoded:
     return _decoded(text, valid, value, column, "not an integer")
 
 
-# digits alone (``1234``), or groups of three after any non-digit separator (``1 234``)
-HEADCOUNT = r"^-?(\d+|\d{1,3}(\D\d{3})+)$"
+# digits alone (``1234``), groups of three after any non-digit separator (``1 234``), or a
+# float with a null fraction of one or two digits (``12.0``: three would be a group, ``1.000``)
+_FLOAT_COUNT = r"^-?\d+[.,]0{1,2}$"
+HEADCOUNT = r"^-?(\d+|\d{1,3}(\D\d{3})+|\d+[.,]0{1,2})$"
 
 
 def headcount_value(text: Column) -> Column:
     """A headcount: digits, with or without a non-digit as thousands separator (``1234``,
-    ``1 234``, ``1.234``), sign allowed."""
+    ``1 234``, ``1.234``), or written as a float (``12.0``), sign allowed."""
+    digits = F.when(text.rlike(_FLOAT_COUNT), F.regexp_replace(text, r"[.,]0+$", "")).otherwise(
+        text
+    )
     value = F.concat(
-        F.when(text.startswith("-"), "-").otherwise(""), F.regexp_replace(text, r"\D", "")
+        F.when(text.startswith("-"), "-").otherwise(""), F.regexp_replace(digits, r"\D", "")
     ).try_cast("int")
     return F.when(text.rlike(HEADCOUNT), value)
 
 
 def number(text: Column, column: str) -> Decoded:
-    """A plain decimal number (point or comma)."""
-    valid = text.rlike(r"^-?\d+([.,]\d+)?$")
+    """A decimal number (point or comma), with an exponent or not (``1e-05``, as Python and
+    many exports write small ratios)."""
+    valid = text.rlike(r"^-?\d+([.,]\d+)?([eE][-+]?\d+)?$")
     value = F.regexp_replace(text, ",", ".").try_cast("double")
     return _decoded(text, valid, value, column, "not a number")
 

@@ -93,10 +93,20 @@ def test_amounts_cents_headcounts(spark) -> None:
         (None, "s: not an amount in cents"),
     ]
     cells = ["089", "1 234", "1\u202f234", "-5", "12a5", "1234", "12345", "1.234", "1 234 567"]
+    cells += ["12.0", "1000,00", "1.000", "1.5", "12.50"]
     frame = spark.createDataFrame([(c,) for c in cells], "s string")
     values = [r.v for r in frame.select(common.headcount_value(F.col("s")).alias("v")).collect()]
-    # with or without thousands separators: a plain 1234 is a headcount too
-    assert values == [89, 1234, 1234, -5, None, 1234, 12345, 1234, 1234567]
+    # with or without thousands separators: a plain 1234 is a headcount too; so is a float
+    # with a null fraction of one or two digits (three digits are a group: 1.000 is 1000)
+    assert values[:9] == [89, 1234, 1234, -5, None, 1234, 12345, 1234, 1234567]
+    assert values[-5:] == [12, 1000, 1000, None, None]
+    assert decode(spark, common.number, ["1e-05", "-2,5E3", "0.25", "1e", "e5"]) == [
+        (1e-05, None),
+        (-2500.0, None),
+        (0.25, None),
+        (None, "s: not a number"),
+        (None, "s: not a number"),
+    ]
 
 
 def test_procol_labels_in_either_order(spark) -> None:
@@ -155,13 +165,14 @@ def test_an_empty_first_field_leaves_the_others_in_place(spark, tmp_path) -> Non
 
 
 def test_forms_the_format_allows_and_our_generator_does_not_write(spark, tmp_path) -> None:
-    """A headcount of 1,000 or more without a thousands separator, debit amounts in cents
-    with a decimal point or comma, a reason code written as a float: each line is read
-    whole, with its values (each used to reject the line, or drop the reason)."""
+    """A headcount of 1,000 or more without a thousands separator or one written as a float,
+    debit amounts in cents with a decimal point or comma, a reason code written as a float:
+    each line is read whole, with its values (each used to reject the line, or drop the
+    reason)."""
     effectif = tmp_path / "sigfaible_effectif_siret.csv"
     effectif.write_text(
-        "compte;siret;rais_soc;ape_ins;dep;eff201011;eff201012;base;UR_EMET\n"
-        "000123;10000019900016;SARL A;1086E;31;1234;1 500;B1;117\n"
+        "compte;siret;rais_soc;ape_ins;dep;eff201011;eff201012;eff201013;base;UR_EMET\n"
+        "000123;10000019900016;SARL A;1086E;31;1234;1 500;12.0;B1;117\n"
     )
     parsed = parse_lines(read_lines(spark, str(effectif)), PARSERS["effectif"], effectif.name)
     assert parsed.where(F.col("_reject").isNotNull()).count() == 0
@@ -169,6 +180,7 @@ def test_forms_the_format_allows_and_our_generator_does_not_write(spark, tmp_pat
     assert [(r.periode, r.effectif) for r in records.collect()] == [
         (dt.date(2010, 1, 1), 1234),
         (dt.date(2010, 2, 1), 1500),
+        (dt.date(2010, 3, 1), 12),
     ]
     debit = tmp_path / "sigfaible_debits.csv"
     header = (
