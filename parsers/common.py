@@ -226,16 +226,13 @@ def integer(text: Column, column: str) -> Decoded:
 
 # digits alone (``1234``), groups of three after any non-digit separator (``1 234``), or a
 # float with a null fraction of one or two digits (``12.0``: three would be a group, ``1.000``)
-_FLOAT_COUNT = r"^-?\d+[.,]0{1,2}$"
 HEADCOUNT = r"^-?(\d+|\d{1,3}(\D\d{3})+|\d+[.,]0{1,2})$"
 
 
 def headcount_value(text: Column) -> Column:
     """A headcount: digits, with or without a non-digit as thousands separator (``1234``,
     ``1 234``, ``1.234``), or written as a float (``12.0``), sign allowed."""
-    digits = F.when(text.rlike(_FLOAT_COUNT), F.regexp_replace(text, r"[.,]0+$", "")).otherwise(
-        text
-    )
+    digits = F.regexp_replace(text, r"^(-?\d+)[.,]0{1,2}$", "$1")  # 12.0 -> 12
     value = F.concat(
         F.when(text.startswith("-"), "-").otherwise(""), F.regexp_replace(digits, r"\D", "")
     ).try_cast("int")

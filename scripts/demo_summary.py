@@ -72,15 +72,11 @@ def main() -> None:
             (F.col("periode") == F.lit(f"{args.period}-01").cast("date"))
             & (F.col("kind") != "outcome")
         )
-        drift = {
-            (r["kind"], r["status"]): (r["count"], r["psi"])
-            for r in month.groupBy("kind", "status")
-            .agg(F.count(F.lit(1)).alias("count"), F.max("psi").alias("psi"))
-            .collect()
-        }
-        in_alert = month.where((F.col("kind") == "variable") & (F.col("status") == "alert"))
-        in_alert = in_alert.select("item").collect()  # at most the catalog's variables
-        drifting = pd.Series([r["item"] for r in in_alert], dtype=object)
+        # one read: a month's items are the catalog's variables and a few counts
+        items = month.select("kind", "status", "item", "psi").toPandas()
+        groups = items.groupby(["kind", "status"])["psi"].agg(["size", "max"])
+        drift = {key: (int(g["size"]), g["max"]) for key, g in groups.iterrows()}
+        drifting = items.loc[(items["kind"] == "variable") & (items["status"] == "alert"), "item"]
     # the top of the list from the table (the list file is never loaded whole)
     listed = company_list(scores)
     count = listed.count()
