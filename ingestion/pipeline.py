@@ -132,8 +132,12 @@ class _Source:
     flagged: DataFrame  # the same with _dq: the data-quality quarantine reason, or null
 
 
-def _read(spark: SparkSession, raw_dir: str) -> tuple[list[_File], list[books.FileReport]]:
-    files, unknown = [], []
+def _read(
+    spark: SparkSession, raw_dir: str, at_once: int = 1
+) -> tuple[list[_File], list[books.FileReport]]:
+    """Every file of the delivery numbered and fingerprinted (reader.read_lines: one short
+    Spark job each), ``at_once`` files at a time; the files no parser claims, reported."""
+    known, unknown = [], []
     for raw in discover(spark, raw_dir):
         if raw.source is None:
             log.warning("%s: unknown file, skipped", raw.name)
@@ -141,14 +145,18 @@ def _read(spark: SparkSession, raw_dir: str) -> tuple[list[_File], list[books.Fi
             unknown.append(
                 books.FileReport(raw.name, None, "unknown_file", message, bytes=raw.size)
             )
-            continue
+        else:
+            known.append(raw)
+
+    def read(raw) -> _File:
         log.info("reading %s (%s, %.1f MB)", raw.name, raw.source, raw.size / 1e6)
         lines = read_lines(spark, raw.path)
         report = books.FileReport(
             raw.name, raw.source, "ingested", fingerprint=lines.fingerprint, bytes=raw.size
         )
-        files.append(_File(raw, PARSERS[raw.source], lines, report))
-    return files, unknown
+        return _File(raw, PARSERS[raw.source], lines, report)
+
+    return parallel.each(read, known, at_once), unknown
 
 
 def _without_duplicates(files: list[_File], known: dict[tuple[str, str], str]) -> list[_File]:
@@ -462,8 +470,14 @@ def _commit(run: _Run, sources: dict[str, _Source], force: bool) -> None:
         for name in set(PARSERS) - set(sources):
             books.delete_batch(spark, lake.bronze(name), batch_id)
     empty = spark.createDataFrame([], books.QUARANTINE_SCHEMA)
-    books.replace_batch(reduce(DataFrame.unionByName, quarantine, empty), lake.quarantine, batch_id)
-    books.write_dq(spark, lake.dq_results, batch_id, result.outcomes, run.started)
+    rejected = reduce(DataFrame.unionByName, quarantine, empty)
+    # the quarantine and the data-quality results side by side (two tables of their own); the
+    # files' entries last: they are what says the batch was committed
+    writes = [
+        lambda: books.replace_batch(rejected, lake.quarantine, batch_id),
+        lambda: books.write_dq(spark, lake.dq_results, batch_id, result.outcomes, run.started),
+    ]
+    parallel.each(lambda write: write(), writes, 2)
     books.write_runs(spark, lake.ingest_runs, batch_id, result.files, run.started)
     result.timed("commit", began)
 
@@ -489,7 +503,7 @@ def ingest_batch(
     previous = books.previous_runs(spark, lake.ingest_runs)
     _check_order(previous, batch_id, force)
     began = time.monotonic()
-    files, unknown = _read(spark, raw_dir)
+    files, unknown = _read(spark, raw_dir, at_once)
     result = BatchResult(batch_id, [f.report for f in files] + unknown)
     result.timed("read", began)
     if _already(previous, batch_id, files, force):

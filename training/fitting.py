@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import xgboost as xgb
@@ -24,7 +25,14 @@ from pyspark.sql import functions as F
 
 from common.config import TrainingSettings
 from training.metrics import Curve, score_histogram
-from training.models import baseline_scores, fit_baseline, fit_xgboost
+from training.models import (
+    FitInputs,
+    baseline_scores,
+    cached,
+    fit_baseline,
+    fit_inputs,
+    fit_xgboost,
+)
 from training.predict import booster_bytes, predict
 
 log = logging.getLogger(__name__)
@@ -85,23 +93,39 @@ def search(
     """One early-stopped fit per trial of ``cfg.search`` (``cfg.xgboost`` alone when empty)."""
     trials = []
     rows = train.count() + validation.count()  # once, for every trial
-    for i, overrides in enumerate(cfg.search or [{}]):
-        params = {**cfg.xgboost, **overrides}
-        began = time.monotonic()
-        booster = fit_xgboost(train, validation, features, cfg, workers, params, rows)
-        scored = predict(validation, booster_bytes(booster), features, ["cible"])
-        curve = Curve.from_histogram(score_histogram(scored, "score"))
-        trial = Trial(overrides, params, booster, curve, time.monotonic() - began)
-        log.info(
-            "trial %d/%d %s: %d trees, validation AUCPR %.4f",
-            i + 1,
-            len(cfg.search or [{}]),
-            overrides or "(training.xgboost)",
-            trial.trees,
-            trial.validation_aucpr,
-        )
-        trials.append(trial)
+    prepared = fit_inputs(train, validation, features, cfg, workers, rows)
+    searched = cfg.search or [{}]
+    # cached when several fits read them (the first fills the cache)
+    with cached(prepared) if len(searched) > 1 else nullcontext(prepared) as inputs:
+        for i, overrides in enumerate(searched):
+            trials.append(trial(validation, features, cfg, workers, overrides, inputs))
+            log.info(
+                "trial %d/%d %s: %d trees, validation AUCPR %.4f",
+                i + 1,
+                len(searched),
+                overrides or "(training.xgboost)",
+                trials[-1].trees,
+                trials[-1].validation_aucpr,
+            )
     return trials
+
+
+def trial(
+    validation: DataFrame,
+    features: list[str],
+    cfg: TrainingSettings,
+    workers: int,
+    overrides: dict,
+    inputs: FitInputs,
+) -> Trial:
+    """One early-stopped fit on the prepared rows, ``overrides`` over ``cfg.xgboost``, and its
+    validation curve."""
+    params = {**cfg.xgboost, **overrides}
+    began = time.monotonic()
+    booster = fit_xgboost(None, None, features, cfg, workers, params, inputs=inputs)
+    scored = predict(validation, booster_bytes(booster), features, ["cible"])
+    curve = Curve.from_histogram(score_histogram(scored, "score"))
+    return Trial(overrides, params, booster, curve, time.monotonic() - began)
 
 
 def usable_features(rows: DataFrame, features: list[str]) -> list[str]:

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 
 import numpy as np
 import xgboost as xgb
+from pyspark import StorageLevel
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.classification import LogisticRegression
 from pyspark.ml.feature import Imputer, StandardScaler, VectorAssembler
 from pyspark.ml.functions import vector_to_array
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from xgboost.spark import SparkXGBClassifier
 
@@ -96,44 +100,88 @@ def mixed_batches(
     return placed(frame, num_workers, seed), -(-(per_worker + slack) // batches)
 
 
-def fit_xgboost(
+@dataclass(frozen=True)
+class FitInputs:
+    """What a fit reads (``as_float32``), placed one partition per worker (``mixed_batches``):
+    built once, it serves every fit on the same rows (the trials of a search)."""
+
+    frame: DataFrame
+    weight: str | None  # the weight column (None: unweighted)
+    batch: int  # Arrow batch rows
+    validated: bool  # holds validation rows (``_validation``)
+
+
+def fit_inputs(
     train: DataFrame,
+    validation: DataFrame | None,
+    features: list[str],
+    cfg: TrainingSettings,
+    num_workers: int,
+    row_count: int | None = None,
+) -> FitInputs:
+    """The training rows rebalanced, the validation rows beside them, as a fit reads them;
+    ``row_count``, the number of training and validation rows when the caller knows it,
+    saves a pass over them."""
+    frame, weight = training_frame(train, validation, cfg)
+    keys = [k for k in ROW_KEYS if k in frame.columns]
+    inputs = as_float32(frame, features, weight, keys)
+    # subsampling changes the count
+    known = row_count if cfg.balance.method != "subsample" else None
+    inputs, batch = mixed_batches(inputs, num_workers, cfg.seed, known)
+    return FitInputs(inputs.drop(*keys), weight, batch, validation is not None)
+
+
+@contextmanager
+def cached(inputs: FitInputs) -> Iterator[FitInputs]:
+    """``inputs`` cached for the block: the fits after the first read the placed rows instead
+    of reading, weighing, casting and shuffling them again. Cached under the fits' static
+    planning (``static_plans``), so the cache keeps one partition per worker."""
+    with static_plans(inputs.frame.sparkSession, inputs.batch):
+        frame = inputs.frame.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        yield replace(inputs, frame=frame)
+    finally:
+        frame.unpersist()
+
+
+def fit_xgboost(
+    train: DataFrame | None,
     validation: DataFrame | None,
     features: list[str],
     cfg: TrainingSettings,
     num_workers: int,
     params: dict | None = None,
     row_count: int | None = None,
+    inputs: FitInputs | None = None,
 ) -> xgb.Booster:
     """SparkXGBClassifier on the training rows, with ``params`` (default ``cfg.xgboost``).
 
     With validation rows, training stops early on them and the booster is cut at its best
     iteration (so every consumer, shap included, uses the same trees); without, it grows
     ``n_estimators`` trees (a refit whose number of trees was chosen before). ``row_count``, the
-    number of training and validation rows when the caller knows it, saves a pass over them.
+    number of training and validation rows when the caller knows it, saves a pass over them;
+    ``inputs``, those rows already prepared (``fit_inputs``; ``train`` and ``validation`` are
+    then not read), saves preparing them again.
     """
-    frame, weight = training_frame(train, validation, cfg)
+    if inputs is None:
+        assert train is not None, "fit_xgboost needs the training rows or their inputs"
+        inputs = fit_inputs(train, validation, features, cfg, num_workers, row_count)
     classifier = SparkXGBClassifier(
         features_col=FEATURES,
         label_col="cible",
         num_workers=num_workers,
         missing=np.nan,
-        validation_indicator_col="_validation" if validation is not None else None,
-        early_stopping_rounds=cfg.early_stopping_rounds if validation is not None else None,
-        weight_col=weight,
+        validation_indicator_col="_validation" if inputs.validated else None,
+        early_stopping_rounds=cfg.early_stopping_rounds if inputs.validated else None,
+        weight_col=inputs.weight,
         random_state=cfg.seed,
         **xgboost_params(features, cfg, params),
     )
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    keys = [k for k in ROW_KEYS if k in frame.columns]
-    inputs = as_float32(frame, features, weight, keys)
-    # subsampling changes the count
-    known = row_count if cfg.balance.method != "subsample" else None
-    inputs, batch = mixed_batches(inputs, num_workers, cfg.seed, known)
-    model = fit_static(classifier, inputs.drop(*keys), batch)
+    model = fit_static(classifier, inputs.frame, inputs.batch)
     booster = model.get_booster()
     best = booster.attributes().get("best_iteration")
-    if best is not None and validation is not None:
+    if best is not None and inputs.validated:
         booster = booster[: int(best) + 1]
     booster.feature_names = features  # the array's positions, named: scoring reads them by name
     log.info(
@@ -193,14 +241,14 @@ def as_float32(
     )
 
 
-def fit_static(classifier: SparkXGBClassifier, inputs: DataFrame, batch: int):
-    """``classifier.fit`` with Arrow batches of ``batch`` rows and adaptive execution off.
+@contextmanager
+def static_plans(spark: SparkSession, batch: int) -> Iterator[None]:
+    """Arrow batches of ``batch`` rows and adaptive execution off inside the block; the
+    session's settings restored afterwards.
 
     xgboost.spark asks the input for its number of partitions (``rdd.getNumPartitions()``);
     under adaptive query execution that runs the whole shuffle once more before training.
-    Without it the plan's partitioning is static: one partition per worker, known at once.
-    The session's settings are restored afterwards."""
-    spark = inputs.sparkSession
+    Without it the plan's partitioning is static: one partition per worker, known at once."""
     settings = {
         "spark.sql.execution.arrow.maxRecordsPerBatch": str(batch),
         "spark.sql.adaptive.enabled": "false",
@@ -209,10 +257,16 @@ def fit_static(classifier: SparkXGBClassifier, inputs: DataFrame, batch: int):
     for key, value in settings.items():
         spark.conf.set(key, value)
     try:
-        return classifier.fit(inputs)
+        yield
     finally:
         for key, value in before.items():
             spark.conf.set(key, value)
+
+
+def fit_static(classifier: SparkXGBClassifier, inputs: DataFrame, batch: int):
+    """``classifier.fit`` under ``static_plans``."""
+    with static_plans(inputs.sparkSession, batch):
+        return classifier.fit(inputs)
 
 
 def monotone_constraints(features: list[str]) -> str | None:

@@ -149,6 +149,7 @@ def prepare(spark: SparkSession, lake: Lake, settings: Settings) -> Prepared:
         "siret",
         "siren",
         "periode",
+        "month_index",  # unseen_by reads it: absent, the comparison would reread the panel
         "cible",
         "code_region",
         sector_group().alias("sector_group"),
