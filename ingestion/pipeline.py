@@ -148,7 +148,7 @@ def _read(
         else:
             known.append(raw)
 
-    def read(raw) -> _File:
+    def read(raw: RawFile) -> _File:
         log.info("reading %s (%s, %.1f MB)", raw.name, raw.source, raw.size / 1e6)
         lines = read_lines(spark, raw.path)
         report = books.FileReport(

@@ -339,8 +339,8 @@ def test_champion_is_measured_on_rows_it_never_learnt_from(spark, trained) -> No
         # the champion's rows come from the cached folds: a column they lack (month_index) made
         # Spark reach under the cache and reread and reweigh the whole panel
         evaluation = {"seed": 7, "test_share": 0.3, "train_last_month": "2019-01"}
-        leaves = test.where(unseen_by(evaluation))._jdf.queryExecution().optimizedPlan()
-        leaves = leaves.collectLeaves()
+        plan = test.where(unseen_by(evaluation))._jdf.queryExecution().optimizedPlan()
+        leaves = plan.collectLeaves()
         assert [leaves.apply(i).nodeName() for i in range(leaves.size())] == ["InMemoryRelation"]
         champion = measure_champion(
             client, trained.settings.mlflow.registered_model, test, split_model

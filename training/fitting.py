@@ -31,6 +31,7 @@ from training.models import (
     cached,
     fit_baseline,
     fit_inputs,
+    fit_prepared,
     fit_xgboost,
 )
 from training.predict import booster_bytes, predict
@@ -122,7 +123,7 @@ def trial(
     validation curve."""
     params = {**cfg.xgboost, **overrides}
     began = time.monotonic()
-    booster = fit_xgboost(None, None, features, cfg, workers, params, inputs=inputs)
+    booster = fit_prepared(inputs, features, cfg, workers, params)
     scored = predict(validation, booster_bytes(booster), features, ["cible"])
     curve = Curve.from_histogram(score_histogram(scored, "score"))
     return Trial(overrides, params, booster, curve, time.monotonic() - began)

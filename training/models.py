@@ -145,27 +145,35 @@ def cached(inputs: FitInputs) -> Iterator[FitInputs]:
 
 
 def fit_xgboost(
-    train: DataFrame | None,
+    train: DataFrame,
     validation: DataFrame | None,
     features: list[str],
     cfg: TrainingSettings,
     num_workers: int,
     params: dict | None = None,
     row_count: int | None = None,
-    inputs: FitInputs | None = None,
 ) -> xgb.Booster:
-    """SparkXGBClassifier on the training rows, with ``params`` (default ``cfg.xgboost``).
+    """``fit_prepared`` on the training rows and, when given, the validation rows;
+    ``row_count``, the number of training and validation rows when the caller knows it,
+    saves a pass over them."""
+    inputs = fit_inputs(train, validation, features, cfg, num_workers, row_count)
+    return fit_prepared(inputs, features, cfg, num_workers, params)
+
+
+def fit_prepared(
+    inputs: FitInputs,
+    features: list[str],
+    cfg: TrainingSettings,
+    num_workers: int,
+    params: dict | None = None,
+) -> xgb.Booster:
+    """SparkXGBClassifier on prepared rows (``fit_inputs``), with ``params`` (default
+    ``cfg.xgboost``).
 
     With validation rows, training stops early on them and the booster is cut at its best
     iteration (so every consumer, shap included, uses the same trees); without, it grows
-    ``n_estimators`` trees (a refit whose number of trees was chosen before). ``row_count``, the
-    number of training and validation rows when the caller knows it, saves a pass over them;
-    ``inputs``, those rows already prepared (``fit_inputs``; ``train`` and ``validation`` are
-    then not read), saves preparing them again.
+    ``n_estimators`` trees (a refit whose number of trees was chosen before).
     """
-    if inputs is None:
-        assert train is not None, "fit_xgboost needs the training rows or their inputs"
-        inputs = fit_inputs(train, validation, features, cfg, num_workers, row_count)
     classifier = SparkXGBClassifier(
         features_col=FEATURES,
         label_col="cible",
