@@ -110,6 +110,40 @@ def test_company_weights_count_each_company_month_once(spark) -> None:
     assert sorted(r[0] for r in unweighted.select(column).collect()) == [0.5, 0.5, 1.0, 1.0]
 
 
+def window_inputs(plan) -> list[int]:
+    """The number of columns under each window of an optimized plan (what its shuffle moves)."""
+    found, children = [], plan.children()
+    if plan.nodeName() == "Window":
+        found.append(plan.child().output().size())
+    for i in range(children.size()):
+        found += window_inputs(children.apply(i))
+    return found
+
+
+def test_a_refits_rows_are_weighed_once_their_features_are_one_array(spark, settings) -> None:
+    """Rows that do not carry their company weights (a refit's) are weighed after the cast:
+    the shuffle by company and month moves one float array, not every feature (868 doubles
+    in the panel); each company-month weighs 1 all the same."""
+    features = [f"x{i}" for i in range(30)]
+    rows = [
+        (siren, f"{siren}{e:05d}", month, int(e == 0), *[float(i) for i in range(30)])
+        for siren, establishments in (("111111111", 3), ("222222222", 1))
+        for e in range(establishments)
+        for month in (1, 2)
+    ]
+    columns = ", ".join(f"{f} double" for f in features)
+    schema = f"siren string, siret string, periode int, cible int, {columns}"
+    frame = spark.createDataFrame(rows, schema)
+    cfg = settings.training.model_copy(update={"company_weights": True})
+    inputs = models.fit_inputs(frame, None, features, cfg, num_workers=2, row_count=len(rows))
+    assert inputs.weight == models.COMPANY_WEIGHT
+    got = sorted(tuple(r) for r in inputs.frame.select("cible", inputs.weight).collect())
+    assert got == [(0, 1 / 3)] * 4 + [(1, 1 / 3)] * 2 + [(1, 1.0)] * 2
+    assert "siren" not in inputs.frame.columns
+    weighing = window_inputs(inputs.frame._jdf.queryExecution().optimizedPlan())
+    assert len(weighing) == 1 and weighing[0] < len(features)
+
+
 def test_monotone_constraints_follow_the_catalog() -> None:
     features = ["dette_totale", "dette_totale_lag12", "dette_totale_diff12", "effectif"]
     assert models.monotone_constraints(features) == "(1,1,0,0)"
