@@ -125,15 +125,16 @@ def fit_inputs(
     frame, weight = training_frame(train, validation, cfg)
     keys = [k for k in ROW_KEYS if k in frame.columns]
     # Company weights, when the rows do not carry them (a refit), are computed after the cast:
-    # the shuffle by company and month then moves one float32 array, not 868 doubles, and
-    # the placement's shuffle reads arrays (the demo's refit: 129 MB shuffled instead of
-    # 203 MB, its rows ready in 8.9 s instead of 14.1 s, the same model to the byte).
-    company = [COMPANY_WEIGHT if COMPANY_WEIGHT in frame.columns else "siren"]
-    inputs = as_float32(frame, features, weight, keys + (company if cfg.company_weights else []))
+    # the shuffle by company and month then moves one float32 array, not 868 doubles (the
+    # demo's refit: 129 MB shuffled instead of 203 MB, its rows ready in 8.9 s, not 14.1 s).
+    company = []
     if cfg.company_weights:
-        inputs, weighed = company_weighted(inputs, weight)
-        inputs = inputs.drop(*[c for c in (weight, "siren") if c and c != weighed])
-        weight = weighed
+        company = [COMPANY_WEIGHT if COMPANY_WEIGHT in frame.columns else "siren"]
+    inputs = as_float32(frame, features, weight, keys + company)
+    if cfg.company_weights:  # the rebalancing's weight, when any, is folded into it
+        rebalancing = weight
+        inputs, weight = company_weighted(inputs, rebalancing)
+        inputs = inputs.drop("siren", *([rebalancing] if rebalancing else []))
     # subsampling changes the count
     known = row_count if cfg.balance.method != "subsample" else None
     inputs, batch = mixed_batches(inputs, num_workers, cfg.seed, known)
