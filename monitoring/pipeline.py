@@ -106,6 +106,7 @@ class Monitored:
     run_id: str
     model_version: str
     seconds: float
+    reference_months: str  # the months of the rows the reference describes ("YYYY-MM to YYYY-MM")
 
     def in_alert(self) -> pd.DataFrame:
         return self.items[self.items["status"] == "alert"]
@@ -115,8 +116,8 @@ class Monitored:
         ``SHOWN`` variables drifting most), the realised precision of past lists."""
         items = self.items[self.items["kind"] != "outcome"]
         shown = [
-            f"monitored {period} against {model} version {self.model_version}'s reference in "
-            f"{self.seconds:.0f} s"
+            f"monitored {period} against {model} version {self.model_version}'s reference (its "
+            f"training rows of {self.reference_months}) in {self.seconds:.0f} s"
         ]
         for kind, group in items.groupby("kind", sort=False):
             counts = group["status"].value_counts()
@@ -151,6 +152,11 @@ class Monitored:
             f"written to {where}",
             f"MLflow run {self.run_id} in experiment {experiment} (make mlflow-ui)",
         ]
+
+
+def reference_months(ref: dict) -> str:
+    """The months of the training rows a monitoring reference describes."""
+    return f"{ref['first_month']} to {ref['last_month']}"
 
 
 def exit_code(alerts: int, fail_on_alert: bool) -> int:
@@ -423,7 +429,9 @@ def monitor(
         mlflow.log_param("panel.delta_version", str(panel_version))
         _log_run(table, period, version, model_run, ref, history, score_bins, cfg)
     write(spark, lake.monitoring, table, day)
-    return Monitored(table, run.info.run_id, version, time.monotonic() - began)
+    return Monitored(
+        table, run.info.run_id, version, time.monotonic() - began, reference_months(ref)
+    )
 
 
 def _log_run(
@@ -438,7 +446,7 @@ def _log_run(
 ) -> None:
     from monitoring import plots
 
-    reference_months = f"{ref['first_month']} to {ref['last_month']}"
+    months_described = reference_months(ref)
     mlflow.set_tags({"model_type": "monitoring", "period": period})
     registry.log_params(
         {
@@ -446,7 +454,7 @@ def _log_run(
             "model.version": version,
             "model.run_id": model_run,
             "reference.rows": str(ref["rows"]),
-            "reference.months": reference_months,
+            "reference.months": months_described,
             **{f"config.monitoring.{k}": str(v) for k, v in cfg.model_dump().items()},
         }
     )
@@ -465,7 +473,7 @@ def _log_run(
         metrics[f"alerts_{r.item}"] = r.value
     mlflow.log_metrics({k: v for k, v in metrics.items() if not np.isnan(v)})
     registry.log_table("monitoring.csv", table.drop(columns=["mlflow_run_id"]))
-    against = f"training rows {reference_months}"
+    against = f"training rows {months_described}"
     figures = {
         "top_drifting_variables": lambda: plots.top_variables(variables, cfg, months=against)
     }

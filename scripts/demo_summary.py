@@ -66,7 +66,7 @@ def main() -> None:
         F.col("periode") == F.lit(f"{args.period}-01").cast("date")
     )
     alerts = {r["alert"]: r["count"] for r in scores.groupBy("alert").count().collect()}
-    drift, drifting = {}, pd.Series([], dtype=object)
+    drift, drifting, reference = {}, pd.Series([], dtype=object), None
     if delta_io.exists(spark, lake.monitoring):
         month = delta_io.read(spark, lake.monitoring).where(
             (F.col("periode") == F.lit(f"{args.period}-01").cast("date"))
@@ -77,6 +77,7 @@ def main() -> None:
         groups = items.groupby(["kind", "status"])["psi"].agg(["size", "max"])
         drift = {key: (int(g["size"]), g["max"]) for key, g in groups.iterrows()}
         drifting = items.loc[(items["kind"] == "variable") & (items["status"] == "alert"), "item"]
+        reference = reference_months(settings.monitoring.experiment, args.period)
     # the top of the list from the table (the list file is never loaded whole)
     listed = company_list(scores)
     count = listed.count()
@@ -90,7 +91,8 @@ def main() -> None:
         f"ingest    {runs[0]:,} lines read, {runs[1]:,} accepted, {runs[2]:,} quarantined, {runs[3]:,} skipped"
     )
     print(
-        f"panel     {panel[0]:,} rows = {panel[1]:,} establishments x {panel[2]} months, {len(catalog())} variables"
+        f"panel     {panel[0]:,} rows (establishment-months): {panel[1]:,} establishments over "
+        f"{panel[2]} months, {len(catalog())} variables"
     )
     xgb, base = metrics.get("xgboost"), metrics.get("baseline_logistic_regression")
     if xgb is not None and base is not None:
@@ -117,10 +119,11 @@ def main() -> None:
         variables = sum(n for (kind, _), (n, _) in drift.items() if kind == "variable")
         score = next((psi for (kind, _), (_, psi) in drift.items() if kind == "score"), None)
         sources = drift.get(("source", "alert"), (0, None))[0]
+        against = f" against the champion's training rows of {reference}" if reference else ""
         print(
-            f"drift     {args.period}: {drift.get(('variable', 'alert'), (0, None))[0]} of "
+            f"drift     {args.period}{against}: {drift.get(('variable', 'alert'), (0, None))[0]} of "
             f"{variables} variables in alert, {drift.get(('variable', 'watch'), (0, None))[0]} to "
-            f"watch; scores' PSI {score if score is not None else float('nan'):.2f}; "
+            f"watch;\n          scores' PSI {score if score is not None else float('nan'):.2f}; "
             f"{sources} source(s) in alert (ops/monitoring, experiment "
             f"{settings.monitoring.experiment})"
         )
@@ -163,6 +166,20 @@ def main() -> None:
         "   (or: make mlflow-ui)"
     )
     spark.stop()
+
+
+def reference_months(experiment: str, period: str) -> str | None:
+    """The months of the rows the latest monitoring run of ``period`` compared it with."""
+    found = mlflow.get_experiment_by_name(experiment)
+    if found is None:
+        return None
+    runs = mlflow.search_runs(
+        [found.experiment_id],
+        f"tags.period = '{period}'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    return runs.iloc[0].get("params.reference.months") if len(runs) else None
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from delta.tables import DeltaTable
 from holding import held_at_first_row, release, wait_until_held
 from pyspark.sql import functions as F
 
-from common import delta_io
+from common import delta_io, months
 from common.config import CorrectionRule
 from common.lake import Lake
 from scoring import alerts, export, table
@@ -241,6 +241,12 @@ def test_a_scored_month_is_monitored(spark, scored) -> None:
     assert experiment.name == settings.monitoring.experiment
     assert run.data.metrics["variable_psi_max"] == pytest.approx(variables["psi"].max())
     assert run.data.params["model.version"] == done.model_version
+    # the console names the months of the reference's rows: the last 12 of the training window
+    assert run.data.params["reference.months"] == done.reference_months
+    first, last = (months.index(m) for m in done.reference_months.split(" to "))
+    assert last - first + 1 == settings.monitoring.reference_months == 12
+    shown = done.lines("2021-06", "early-warning-xgb", path, experiment.name)[0]
+    assert f"reference (its training rows of {done.reference_months})" in shown
     panel_version = delta_io.latest_version(spark, Lake.from_settings(settings).panel)
     assert run.data.params["panel.delta_version"] == str(panel_version)
     plots = {a.path for a in client.list_artifacts(done.run_id, "plots")}
