@@ -104,18 +104,30 @@ def psi(reference: np.ndarray, current: np.ndarray) -> float:
     return float(np.sum((c - r) * np.log(c / r)))
 
 
+def chance_psi(bins: int, known: float, reference_known: float) -> float:
+    """The PSI two samples of ``known`` and ``reference_known`` values drawn from one law show
+    on average over ``bins`` bins, by chance alone: (bins - 1) (1/n1 + 1/n2), the chi-square
+    approximation of this divergence (simulated over ten decile bins: 0.047 for two samples of
+    400, 0.18 for two of 100, where the formula gives 0.045 and 0.18)."""
+    if min(known, reference_known) <= 0:
+        return float("inf")
+    return (bins - 1) * (1 / known + 1 / reference_known)
+
+
 def compare(
     reference: dict,
     current: pd.DataFrame,
     min_known: int = 1,
     without_psi: Collection[str] = (),
+    max_chance: float = float("inf"),
 ) -> pd.DataFrame:
     """Per variable of the reference: PSI, missing shares (reference, current) and rows.
 
     ``reference`` maps a variable to {"edges": [...], "counts": {bin: rows}}; ``current`` is
     ``bin_counts`` of the monitored rows under the same edges. The PSI is NaN when either side
-    has fewer than ``min_known`` known values (a distribution of a handful of values is noise)
-    and for the variables ``without_psi``; the missing shares compare in every case."""
+    has fewer than ``min_known`` known values, or so few that chance alone would give a PSI of
+    ``max_chance`` (``chance_psi``: a distribution of a handful of values is noise), and for
+    the variables ``without_psi``; the missing shares compare in every case."""
     got = {v: dict(zip(g["bin"], g["rows"], strict=True)) for v, g in current.groupby("variable")}
     rows = []
     for name, ref in reference.items():
@@ -124,13 +136,16 @@ def compare(
             {int(k): v for k, v in ref["counts"].items()}, bins
         )
         cur_share, cur_missing, cur_rows = shares(got.get(name, {}), bins)
-        known = min(ref_rows * (1 - ref_missing), cur_rows * (1 - cur_missing))
+        ref_known, cur_known = ref_rows * (1 - ref_missing), cur_rows * (1 - cur_missing)
+        measurable = (
+            min(ref_known, cur_known) >= min_known
+            and chance_psi(bins, cur_known, ref_known) <= max_chance
+            and name not in without_psi
+        )
         rows.append(
             {
                 "item": name,
-                "psi": psi(ref_share, cur_share)
-                if known >= min_known and name not in without_psi
-                else float("nan"),
+                "psi": psi(ref_share, cur_share) if measurable else float("nan"),
                 "missing_share": cur_missing,
                 "reference_missing_share": ref_missing,
                 "rows": cur_rows,

@@ -1,6 +1,7 @@
 """Monitoring one month: drift of the variables and of the scores against the champion's
-reference, source and alert counts against the previous months, and the realised precision
-of past lists whose 18-month outcome is now known.
+reference, the variables' change since the previous month, source and alert counts against
+the previous months, and the realised precision of past lists whose 18-month outcome is now
+known.
 
 Every measure is an aggregate computed by Spark; only counts per bin, per month or per level
 reach the driver (their size does not grow with the number of establishments).
@@ -75,8 +76,14 @@ def standardised() -> frozenset[str]:
     return frozenset(v.name for v in catalog() if v.builder in SECTOR)
 
 
-KINDS = ("variable", "score", "alerts", "source", "outcome")
+KINDS = ("variable", "change", "score", "alerts", "source", "outcome")
+MONTHLY = KINDS[:-1]  # the kinds measured for the month itself (outcomes are of past lists)
 SHOWN = 15  # variables in alert printed, by PSI
+# A PSI is measured only where chance alone would give it at most this share of the watch
+# threshold (``drift.chance_psi``): with ten bins, about 180 known values against a large
+# reference, 360 in each of two months (at 30 known values in each of two months, 95% of
+# pairs drawn from one law pass the alert threshold).
+CHANCE_SHARE = 0.5
 ALERT_EXIT = 4  # the exit code of a job run with --fail-on-alert when an item is in alert
 SCHEMA = StructType(
     [
@@ -126,21 +133,27 @@ class Monitored:
                 f"{counts.get('watch', 0)} to watch"
             )
         alerts = self.in_alert()
-        variables = alerts[alerts["kind"] == "variable"].sort_values("psi", ascending=False)
-        if len(variables):
-            shown.append(f"  variables in alert by group: {by_group(variables['item'])}")
-        listed = pd.concat([alerts[alerts["kind"] != "variable"], variables.head(SHOWN)])
+        per_variable = {
+            kind: alerts[alerts["kind"] == kind].sort_values("psi", ascending=False)
+            for kind in ("change", "variable")
+        }
+        for kind, label in (("variable", "variables"), ("change", "changes")):
+            if len(per_variable[kind]):
+                shown.append(f"  {label} in alert by group: {by_group(per_variable[kind]['item'])}")
+        others = alerts[~alerts["kind"].isin(list(per_variable))]
+        listed = pd.concat([others, *(p.head(SHOWN) for p in per_variable.values())])
         for r in listed.itertuples():
             detail = (
                 f"PSI {r.psi:.3f}" if r.psi == r.psi else f"{r.value:,.0f} vs {r.reference:,.1f}"
             )
-            if r.kind == "variable" and r.missing_share == r.missing_share:
+            if r.kind in per_variable and r.missing_share == r.missing_share:
                 detail += f", missing {r.reference_missing_share:.1%} -> {r.missing_share:.1%}"
             shown.append(f"  ALERT {r.kind} {r.item}: {detail}")
-        if len(variables) > SHOWN:
-            shown.append(
-                f"  ... and {len(variables) - SHOWN} more variables in alert (the table, the run)"
-            )
+        for kind, rows in per_variable.items():
+            if len(rows) > SHOWN:
+                shown.append(
+                    f"  ... and {len(rows) - SHOWN} more {kind} items in alert (the table, the run)"
+                )
         outcomes = self.items[self.items["item"] == "precision_risque_fort"]
         shown += [
             f"  list of {r.periode:%Y-%m}: {r.value:.1%} of its {r.reference:,.0f} risque_fort "
@@ -195,18 +208,35 @@ def by_group(variables: pd.Series) -> str:
     return ", ".join(f"{group} {n}" for group, n in ranked)
 
 
-def variable_drift(panel_month: DataFrame, ref: dict, cfg: MonitoringSettings) -> pd.DataFrame:
-    """One row per reference variable: PSI, missing shares and status."""
-    variables = {v: d for v, d in ref["variables"].items() if v not in CALENDAR}
-    current = drift.bin_counts(panel_month, {v: d["edges"] for v, d in variables.items()})
-    return variable_drift_from(variables, current, cfg)
+def monitored_variables(ref: dict) -> dict:
+    """The reference's variables that are monitored (``CALENDAR`` apart)."""
+    return {v: d for v, d in ref["variables"].items() if v not in CALENDAR}
+
+
+def variable_changes_from(
+    variables: dict, previous: pd.DataFrame, current: pd.DataFrame, cfg: MonitoringSettings
+) -> pd.DataFrame:
+    """One row per reference variable (kind ``change``): the month against the previous month,
+    both counted in the reference's bins (``drift.bin_counts``), with the same thresholds.
+
+    Against the reference a variable shows everything that moved since the training window,
+    which ends at least the label's horizon before the month scored: after a crisis, hundreds
+    of variables stay in alert month after month. Against the previous month it shows what
+    moved this month: a source whose format changed, a shock as it starts."""
+    before = reference.tally(previous, {v: d["edges"] for v, d in variables.items()})
+    out = variable_drift_from(before, current, cfg)
+    out["kind"] = "change"
+    return out
 
 
 def variable_drift_from(
     variables: dict, current: pd.DataFrame, cfg: MonitoringSettings
 ) -> pd.DataFrame:
-    """``variable_drift`` from the month's counts (``drift.bin_counts``)."""
-    out = drift.compare(variables, current, cfg.min_count, standardised())
+    """One row per reference variable (kind ``variable``): PSI, missing shares and status of
+    the month's counts (``drift.bin_counts`` in the reference's bins) against the reference's."""
+    out = drift.compare(
+        variables, current, cfg.min_count, standardised(), CHANCE_SHARE * cfg.psi_watch
+    )
     out["kind"] = "variable"
     psi_status = out["psi"].map(drift.Thresholds(cfg.psi_watch, cfg.psi_alert).status)
     missing = (out["missing_share"] - out["reference_missing_share"]).abs()
@@ -224,7 +254,9 @@ def worst(*statuses: pd.Series) -> pd.Series:
 def score_drift(current: pd.DataFrame, ref: dict, cfg: MonitoringSettings) -> pd.DataFrame:
     """The PSI of the month's score distribution (``bin_counts`` under the reference's score
     edges) against the reference's."""
-    out = drift.compare({reference.SCORE: ref["score"]}, current, cfg.min_count)
+    out = drift.compare(
+        {reference.SCORE: ref["score"]}, current, cfg.min_count, (), CHANCE_SHARE * cfg.psi_watch
+    )
     out["kind"] = "score"
     out["item"] = "score_distribution"
     out["status"] = out["psi"].map(drift.Thresholds(cfg.psi_watch, cfg.psi_alert).status)
@@ -405,7 +437,17 @@ def monitor(
         raise MonitoringError(f"the panel has no row for {period}: build it (jobs/panel.py)")
     last = panel.agg(F.max("month_index")).first()[0]
 
-    parts = [variable_drift(panel_month, ref, cfg)]
+    variables = monitored_variables(ref)
+    edges = {v: d["edges"] for v, d in variables.items()}
+    current = drift.bin_counts(panel_month, edges)
+    parts = [variable_drift_from(variables, current, cfg)]
+    previous_day = dt.date.fromisoformat(months.first_day(month - 1))
+    panel_previous = panel.where(F.col("periode") == F.lit(previous_day))
+    if panel_previous.limit(1).count():
+        previous = drift.bin_counts(panel_previous, edges)
+        parts.append(variable_changes_from(variables, previous, current, cfg))
+    else:
+        log.warning("the panel has no row for %s: no change since the previous month", previous_day)
     history = pd.DataFrame(columns=["item", "month_index", "rows"])
     scores = delta_io.read(spark, lake.scores) if delta_io.exists(spark, lake.scores) else None
     scores_month = scores.where(F.col("periode") == F.lit(day)) if scores is not None else None
@@ -461,11 +503,14 @@ def _log_run(
     month_rows = table[table["kind"] != "outcome"]
     metrics = {
         f"{kind}_{status}": float(((month_rows.kind == kind) & (month_rows.status == status)).sum())
-        for kind in KINDS[:4]
+        for kind in MONTHLY
         for status in ("watch", "alert")
     }
     variables = month_rows[month_rows["kind"] == "variable"]
     metrics["variable_psi_max"] = float(variables["psi"].max())
+    changes = month_rows[month_rows["kind"] == "change"]
+    if len(changes):
+        metrics["change_psi_max"] = float(changes["psi"].max())
     scored = month_rows[month_rows["kind"] == "score"]
     if len(scored):
         metrics["score_psi"] = float(scored["psi"].iloc[0])
@@ -477,6 +522,11 @@ def _log_run(
     figures = {
         "top_drifting_variables": lambda: plots.top_variables(variables, cfg, months=against)
     }
+    if len(changes):
+        previous = f"the previous month ({months.label(months.index(period) - 1)})"
+        figures["top_changing_variables"] = lambda: plots.top_variables(
+            changes, cfg, months=previous
+        )
     if len(scored):
         figures["score_distribution"] = lambda: plots.score_distribution(
             ref["score"], score_bins, against

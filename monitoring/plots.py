@@ -25,8 +25,8 @@ def top_variables(
     top: int = 25,
     months: str = "the model's training rows",
 ):
-    """The variables of highest PSI against ``months`` (the reference's window), coloured by
-    status, with the two thresholds."""
+    """The variables of highest PSI against ``months`` (the reference's window, or the previous
+    month for the changes), coloured by status, with the two thresholds."""
     shown = variables.dropna(subset=["psi"]).nlargest(top, "psi").iloc[::-1]
     fig, ax = plt.subplots(figsize=(8, 0.3 * max(len(shown), 4) + 1.5))
     ax.barh(shown["item"], shown["psi"], color=[COLOURS[s] for s in shown["status"]])

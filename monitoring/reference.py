@@ -29,7 +29,7 @@ ARTIFACT = "monitoring/reference.json"
 SCORE = "score"
 
 
-def _tally(counts: pd.DataFrame, inner: dict[str, list]) -> dict:
+def tally(counts: pd.DataFrame, inner: dict[str, list]) -> dict:
     """{column: {"edges": [...], "counts": {"bin": rows}}} (JSON-ready) from ``bin_counts``."""
     tally = {v: dict(zip(g["bin"], g["rows"], strict=True)) for v, g in counts.groupby("variable")}
     return {
@@ -57,7 +57,7 @@ def describe(
     frame = frame.select(*columns)
     some = _sample(frame, rows, 1.2 * edge_rows, seed).limit(edge_rows).toPandas()
     inner = drift.edges(derive(some) if derive else some)  # at most edge_rows rows
-    return _tally(drift.bin_counts(frame, inner, derive=derive), inner)
+    return tally(drift.bin_counts(frame, inner, derive=derive), inner)
 
 
 def window(rows_by_month: dict[int, int], span: int | None) -> tuple[int, int, int]:

@@ -14,7 +14,7 @@ import mlflow
 import pandas as pd
 from pyspark.sql import functions as F
 
-from common import delta_io
+from common import delta_io, months
 from common.cli import job_parser, start
 from common.lake import Lake
 from common.secrecy import KEY_ENV, KEY_FILE_ENV, SecrecyError, pseudonymiser
@@ -129,6 +129,13 @@ def main() -> None:
         )
         if len(drifting):
             print(f"          variables in alert by group: {by_group(drifting)}")
+        if any(kind == "change" for kind, _ in drift):
+            previous = months.label(months.index(args.period) - 1)
+            print(
+                f"          since {previous} (what moved this month): "
+                f"{drift.get(('change', 'alert'), (0, None))[0]} variables in alert, "
+                f"{drift.get(('change', 'watch'), (0, None))[0]} to watch"
+            )
     if pseudonym.stable:
         print("top of the list (identifiers pseudonymised with the configured key):")
     else:

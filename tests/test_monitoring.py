@@ -203,3 +203,88 @@ def test_a_z_score_is_watched_on_its_missing_share_not_on_its_jittered_mass_poin
 def test_variables_in_alert_are_counted_by_their_catalog_group() -> None:
     items = pd.Series(["ap_heures_autorisees", "dette_totale", "dette_par_salarie", "effectif"])
     assert pipeline.by_group(items) == "social_debt 2, headcount 1, partial_activity 1"
+
+
+def _counts(**by_variable: dict[int, int]) -> pd.DataFrame:
+    """``drift.bin_counts``' shape: one row per variable and bin."""
+    rows = [(v, b, n) for v, bins in by_variable.items() for b, n in bins.items()]
+    return pd.DataFrame(rows, columns=["variable", "bin", "rows"])
+
+
+def test_a_variable_that_moved_this_month_is_a_change_and_one_that_moved_long_ago_is_not() -> None:
+    """Against the reference, a crisis keeps hundreds of variables in alert month after month;
+    against the previous month, only what moved this month is."""
+    edges = [0.5]  # two bins
+    reference = {
+        name: {"edges": edges, "counts": {"0": 900, "1": 100}}
+        for name in ("dette_totale", "ap_heures_autorisees", "effectif")
+    }
+    previous = _counts(
+        dette_totale={0: 100, 1: 900},  # moved since the training window, a while ago
+        ap_heures_autorisees={0: 900, 1: 100},
+        effectif={0: 900, 1: 100},
+    )
+    current = _counts(
+        dette_totale={0: 100, 1: 900},  # where it was last month
+        ap_heures_autorisees={0: 100, 1: 900},  # moved this month
+        effectif={0: 450, 1: 50, drift.MISSING: 500},  # half of it missing this month
+    )
+    against_reference = pipeline.variable_drift_from(reference, current, CFG).set_index("item")
+    changes = pipeline.variable_changes_from(reference, previous, current, CFG).set_index("item")
+    assert set(changes["kind"]) == {"change"}
+    assert against_reference.loc["dette_totale", "status"] == "alert"
+    assert changes.loc["dette_totale", "status"] == "ok"
+    assert changes.loc["dette_totale", "psi"] == pytest.approx(0.0)
+    moved = drift.psi(np.array([0.9, 0.1]), np.array([0.1, 0.9]))
+    assert changes.loc["ap_heures_autorisees", "psi"] == pytest.approx(moved)
+    assert changes.loc["ap_heures_autorisees", "status"] == "alert"
+    # the same known values, half of them gone: the missing share says it
+    assert changes.loc["effectif", "psi"] == pytest.approx(0.0)
+    assert changes.loc["effectif", ["reference_missing_share", "missing_share"]].tolist() == [
+        0,
+        0.5,
+    ]
+    assert changes.loc["effectif", "status"] == "alert"
+    # previous month's rows are the reference of a change
+    assert changes.loc["effectif", ["value", "reference"]].tolist() == [1000.0, 1000.0]
+
+    items = pd.concat([against_reference.reset_index(), changes.reset_index()])
+    done = pipeline.Monitored(items, "run", "3", 1.0, "2019-06 to 2020-05")
+    lines = done.lines("2021-12", "model", "lake", "experiment")
+    by_group = "  variables in alert by group: headcount 1, partial_activity 1, social_debt 1"
+    assert by_group in lines  # against the reference: the three of them
+    assert "  changes in alert by group: headcount 1, partial_activity 1" in lines
+    assert f"  ALERT change ap_heures_autorisees: PSI {moved:.3f}, missing 0.0% -> 0.0%" in lines
+    assert "  ALERT change effectif: PSI 0.000, missing 0.0% -> 50.0%" in lines
+    assert not any(line.startswith("  ALERT change dette_totale") for line in lines)
+
+
+def test_a_psi_is_measured_only_where_chance_alone_stays_under_half_the_watch_threshold() -> None:
+    """Two samples from one law differ by chance: their PSI over ten bins averages about
+    9 x (1/n1 + 1/n2). Under CHANCE_SHARE x psi_watch of it, no PSI (the missing shares still
+    compare)."""
+    rng = np.random.default_rng(5)
+    edges = list(np.quantile(rng.normal(size=100_000), np.linspace(0.1, 0.9, 9)))
+
+    def shares_of(n: int) -> np.ndarray:
+        return np.bincount(drift.bin_numbers(rng.normal(size=n), edges), minlength=10) / n
+
+    for n in (100, 400):
+        by_chance = np.mean([drift.psi(shares_of(n), shares_of(n)) for _ in range(300)])
+        assert by_chance == pytest.approx(drift.chance_psi(10, n, n), rel=0.15)
+    limit = pipeline.CHANCE_SHARE * CFG.psi_watch
+    assert drift.chance_psi(10, 400, 400) <= limit < drift.chance_psi(10, 300, 300)
+    assert drift.chance_psi(10, 0, 400) == float("inf")
+
+    def month(known: int, missing: int) -> pd.DataFrame:
+        bins = {b: known // 10 for b in range(10)} | {drift.MISSING: missing}
+        return pd.DataFrame(
+            [("x", b, n) for b, n in bins.items()], columns=["variable", "bin", "rows"]
+        )
+
+    reference = {"x": {"edges": edges, "counts": {str(b): 100 for b in range(10)}}}
+    few = drift.compare(reference, month(100, 900), 30, (), limit).iloc[0]
+    assert np.isnan(few["psi"]) and few["missing_share"] == 0.9  # 100 against 1,000: 0.099
+    reference["x"]["counts"] = {str(b): 1000 for b in range(10)}
+    enough = drift.compare(reference, month(1000, 0), 30, (), limit).iloc[0]
+    assert enough["psi"] == pytest.approx(0.0)

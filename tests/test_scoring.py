@@ -216,7 +216,13 @@ def test_a_scored_month_is_monitored(spark, scored) -> None:
     items = done.items.set_index(["kind", "item"])
     kinds = done.items["kind"].value_counts().to_dict()
     monitored = len(model_features()) - len(CALENDAR)
-    assert kinds == {"variable": monitored, "score": 1, "alerts": 3, "source": 10}
+    assert kinds == {
+        "variable": monitored,
+        "change": monitored,
+        "score": 1,
+        "alerts": 3,
+        "source": 10,
+    }
     assert set(done.items["status"]) <= {"ok", "watch", "alert"}
     assert done.model_version == trained.result.model_version
     variables = done.items[done.items["kind"] == "variable"]
@@ -224,6 +230,11 @@ def test_a_scored_month_is_monitored(spark, scored) -> None:
     # the month's rows, as the scoring run counted them; the reference is the scored May
     assert items.loc[("variable", "effectif"), "value"] == june.rows
     assert items.loc[("score", "score_distribution"), "value"] == june.rows
+    # the change since the previous month: May's rows are its reference
+    assert items.loc[("change", "effectif"), ["value", "reference"]].tolist() == [
+        june.rows,
+        may.rows,
+    ]
     for level in ("risque_fort", "risque_modere", "pas_d_alerte"):
         assert items.loc[("alerts", level), "value"] == june.alerts.get(level, 0)
         assert items.loc[("alerts", level), "reference"] == may.alerts.get(level, 0)
@@ -240,6 +251,8 @@ def test_a_scored_month_is_monitored(spark, scored) -> None:
     experiment = client.get_experiment(run.info.experiment_id)
     assert experiment.name == settings.monitoring.experiment
     assert run.data.metrics["variable_psi_max"] == pytest.approx(variables["psi"].max())
+    changes = done.items[done.items["kind"] == "change"]
+    assert run.data.metrics["change_psi_max"] == pytest.approx(changes["psi"].max())
     assert run.data.params["model.version"] == done.model_version
     # the console names the months of the reference's rows: the last 12 of the training window
     assert run.data.params["reference.months"] == done.reference_months
@@ -252,6 +265,7 @@ def test_a_scored_month_is_monitored(spark, scored) -> None:
     plots = {a.path for a in client.list_artifacts(done.run_id, "plots")}
     assert plots == {
         "plots/top_drifting_variables.png",
+        "plots/top_changing_variables.png",
         "plots/score_distribution.png",
         "plots/alert_counts.png",
     }
