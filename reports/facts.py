@@ -128,7 +128,9 @@ def period_alerts(spark: SparkSession, lake: Lake, period: str) -> dict:
 
 def period_monitoring(spark: SparkSession, lake: Lake, period: str, shown: int = 15) -> dict:
     """The period's monitoring items: counts by kind and status, and the items in alert (a
-    variable, a source, the score, an alert level: names, never values)."""
+    variable, a change, a source, the score, an alert level: names, never values); what moved
+    this month first (changes, sources, scores, alerts), then the variables' drift since the
+    training window, by PSI."""
     if not delta_io.exists(spark, lake.monitoring):
         return {}
     day = F.lit(f"{period}-01").cast("date")
@@ -138,7 +140,7 @@ def period_monitoring(spark: SparkSession, lake: Lake, period: str, shown: int =
     counts = items.groupBy("kind", "status").count().collect()
     alerts = (
         items.where(F.col("status") == "alert")
-        .orderBy(F.desc_nulls_last("psi"), "kind", "item")
+        .orderBy(F.col("kind") == "variable", F.desc_nulls_last("psi"), "kind", "item")
         .select("kind", "item", "psi")
         .limit(shown)
         .collect()

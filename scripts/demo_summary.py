@@ -131,9 +131,10 @@ def main() -> None:
             print(f"          variables in alert by group: {by_group(drifting)}")
         if any(kind == "change" for kind, _ in drift):
             previous = months.label(months.index(args.period) - 1)
+            changed = sum(n for (kind, _), (n, _) in drift.items() if kind == "change")
             print(
                 f"          since {previous} (what moved this month): "
-                f"{drift.get(('change', 'alert'), (0, None))[0]} variables in alert, "
+                f"{drift.get(('change', 'alert'), (0, None))[0]} of {changed} variables in alert, "
                 f"{drift.get(('change', 'watch'), (0, None))[0]} to watch"
             )
     if pseudonym.stable:

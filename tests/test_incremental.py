@@ -495,6 +495,10 @@ def test_the_months_run_report_renders_offline_with_the_lakes_counts(spark, batc
     scored = delta_io.read(spark, batches.lake.scores).where(F.col("periode") == f"{LAST}-01")
     assert f"{LAST}: {scored.count():,} establishments scored" in text
     assert sum(facts["alerts"]["after"].values()) == scored.count()
+    # the items in alert: what moved this month before the variables' drift since training
+    kinds = [kind for kind, _, _ in facts["monitoring"]["alerts"]]
+    assert "variable" in kinds and kinds[0] != "variable"
+    assert kinds == sorted(kinds, key=lambda kind: kind == "variable")
     panel = delta_io.read(spark, batches.lake.panel)
     assert [m["establishments"] for m in facts["panel"]] == [
         r["count"] for r in panel.groupBy("periode").count().orderBy("periode").collect()
