@@ -119,8 +119,9 @@ class Monitored:
         return self.items[self.items["status"] == "alert"]
 
     def lines(self, period: str, model: str, where: str, experiment: str) -> list[str]:
-        """What was measured, for the console: the counts by kind, the items in alert (the
-        ``SHOWN`` variables drifting most), the realised precision of past lists."""
+        """What was measured, for the console: the counts by kind, the variables and the
+        changes in alert by catalog group, the items in alert (of the variables and of the
+        changes, the ``SHOWN`` of highest PSI each), the realised precision of past lists."""
         items = self.items[self.items["kind"] != "outcome"]
         shown = [
             f"monitored {period} against {model} version {self.model_version}'s reference (its "
