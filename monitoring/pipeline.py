@@ -443,9 +443,8 @@ def monitor(
     current = drift.bin_counts(panel_month, edges)
     parts = [variable_drift_from(variables, current, cfg)]
     previous_day = dt.date.fromisoformat(months.first_day(month - 1))
-    panel_previous = panel.where(F.col("periode") == F.lit(previous_day))
-    if panel_previous.limit(1).count():
-        previous = drift.bin_counts(panel_previous, edges)
+    previous = drift.bin_counts(panel.where(F.col("periode") == F.lit(previous_day)), edges)
+    if len(previous):  # no counts: the panel has no row that month
         parts.append(variable_changes_from(variables, previous, current, cfg))
     else:
         log.warning("the panel has no row for %s: no change since the previous month", previous_day)

@@ -73,11 +73,13 @@ def main() -> None:
             & (F.col("kind") != "outcome")
         )
         # one read: a month's items are the catalog's variables and a few counts
-        items = month.select("kind", "status", "item", "psi").toPandas()
+        items = month.select("kind", "status", "item", "psi", "mlflow_run_id").toPandas()
         groups = items.groupby(["kind", "status"])["psi"].agg(["size", "max"])
         drift = {key: (int(g["size"]), g["max"]) for key, g in groups.iterrows()}
         drifting = items.loc[(items["kind"] == "variable") & (items["status"] == "alert"), "item"]
-        reference = reference_months(settings.monitoring.experiment, args.period)
+        if len(items):  # the months of the training rows the run compared the month with
+            run = mlflow.get_run(items["mlflow_run_id"].iloc[0])
+            reference = run.data.params.get("reference.months")
     # the top of the list from the table (the list file is never loaded whole)
     listed = company_list(scores)
     count = listed.count()
@@ -116,26 +118,27 @@ def main() -> None:
         )
     )
     if drift:
-        variables = sum(n for (kind, _), (n, _) in drift.items() if kind == "variable")
+
+        def items_of(kind: str, status: str | None = None) -> int:
+            return sum(n for (k, s), (n, _) in drift.items() if k == kind and status in (None, s))
+
         score = next((psi for (kind, _), (_, psi) in drift.items() if kind == "score"), None)
-        sources = drift.get(("source", "alert"), (0, None))[0]
         against = f" against the champion's training rows of {reference}" if reference else ""
         print(
-            f"drift     {args.period}{against}: {drift.get(('variable', 'alert'), (0, None))[0]} of "
-            f"{variables} variables in alert, {drift.get(('variable', 'watch'), (0, None))[0]} to "
+            f"drift     {args.period}{against}: {items_of('variable', 'alert')} of "
+            f"{items_of('variable')} variables in alert, {items_of('variable', 'watch')} to "
             f"watch;\n          scores' PSI {score if score is not None else float('nan'):.2f}; "
-            f"{sources} source(s) in alert (ops/monitoring, experiment "
+            f"{items_of('source', 'alert')} source(s) in alert (ops/monitoring, experiment "
             f"{settings.monitoring.experiment})"
         )
         if len(drifting):
             print(f"          variables in alert by group: {by_group(drifting)}")
-        if any(kind == "change" for kind, _ in drift):
+        if items_of("change"):
             previous = months.label(months.index(args.period) - 1)
-            changed = sum(n for (kind, _), (n, _) in drift.items() if kind == "change")
             print(
                 f"          since {previous} (what moved this month): "
-                f"{drift.get(('change', 'alert'), (0, None))[0]} of {changed} variables in alert, "
-                f"{drift.get(('change', 'watch'), (0, None))[0]} to watch"
+                f"{items_of('change', 'alert')} of {items_of('change')} variables in alert, "
+                f"{items_of('change', 'watch')} to watch"
             )
     if pseudonym.stable:
         print("top of the list (identifiers pseudonymised with the configured key):")
@@ -174,20 +177,6 @@ def main() -> None:
         "   (or: make mlflow-ui)"
     )
     spark.stop()
-
-
-def reference_months(experiment: str, period: str) -> str | None:
-    """The months of the rows the latest monitoring run of ``period`` compared it with."""
-    found = mlflow.get_experiment_by_name(experiment)
-    if found is None:
-        return None
-    runs = mlflow.search_runs(
-        [found.experiment_id],
-        f"tags.period = '{period}'",
-        order_by=["attributes.start_time DESC"],
-        max_results=1,
-    )
-    return runs.iloc[0].get("params.reference.months") if len(runs) else None
 
 
 if __name__ == "__main__":
