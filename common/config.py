@@ -136,6 +136,9 @@ class TrainingSettings(_Section):
     early_stopping_rounds: int = 30
     balance: BalanceSettings = BalanceSettings()
     baseline_reg_param: float = 0.01
+    # the alert thresholds' F-beta maxima are sought among thresholds whose alerts hold at
+    # least this many validation positives (when validation has that many)
+    threshold_min_positives: int = Field(default=30, ge=0)
     shap_sample: int = 2000
     auto_promote: bool = True  # champion when the test AUCPR beats the current champion's
     seed: int = 7

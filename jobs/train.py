@@ -72,8 +72,10 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"{'oracle (ground truth)':26} {result.oracle_aucpr:>7.3f}   model/oracle {ratio:.2f}"
         )
+    least = settings.training.threshold_min_positives
     print(
-        "precision and recall at the 'risque fort' threshold (max F0.5 on validation); test months"
+        "precision and recall at the 'risque fort' threshold (max F0.5 on validation, alerts "
+        f"holding at least {least} validation positives); test months"
     )
     print(
         f"positives {m['test_positive_rate']:.4f}; thresh.: fort {m['threshold_risque_fort']:.4f}, "

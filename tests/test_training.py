@@ -83,6 +83,12 @@ def test_thresholds_chosen_on_hand_made_scores(spark) -> None:
     assert curve.best_threshold(0.5) == pytest.approx(0.8)
     # F2 by threshold: 0.8 .556, 0.6 .75, 0.3 .870, 0.2 .833 -> 0.3
     assert curve.best_threshold(2.0) == pytest.approx(0.3)
+    # alerts holding at least 3 positives: 0.9 and 0.8 catch 1 and 2; the best of the others
+    # is 0.6 (.75); F2's best already catches 4
+    assert curve.best_threshold(0.5, min_positives=3) == pytest.approx(0.6)
+    assert curve.best_threshold(2.0, min_positives=3) == pytest.approx(0.3)
+    # a minimum above the positives the curve holds: no constraint
+    assert curve.best_threshold(0.5, min_positives=5) == pytest.approx(0.8)
     at = curve.at(0.6)
     assert at["precision"] == pytest.approx(3 / 4) and at["recall"] == pytest.approx(3 / 4)
     assert at["alert_share"] == pytest.approx(4 / 8)

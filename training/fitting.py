@@ -6,7 +6,8 @@
   AUCPR is kept;
 - the reference baseline (logistic regression on the reference set), on the same rows;
 - the alert thresholds of each, chosen on its validation scores: ``risque_fort`` at the
-  maximum F0.5, ``risque_modere`` at the maximum F2;
+  maximum F0.5, ``risque_modere`` at the maximum F2, each among the thresholds whose alerts
+  hold at least ``training.threshold_min_positives`` validation positives;
 - optionally (``training.refit``), the kept trial refit on every labelled row with the number
   of trees validation chose: the evaluation split measures, it does not throw data away.
 """
@@ -39,11 +40,12 @@ from training.predict import booster_bytes, predict
 log = logging.getLogger(__name__)
 
 
-def thresholds(validation: Curve) -> dict[str, float]:
-    """Alert thresholds chosen on validation scores."""
+def thresholds(validation: Curve, min_positives: int = 0) -> dict[str, float]:
+    """Alert thresholds chosen on validation scores (``training.threshold_min_positives``:
+    Curve.best_threshold)."""
     return {
-        "risque_fort": validation.best_threshold(0.5),
-        "risque_modere": validation.best_threshold(2.0),
+        "risque_fort": validation.best_threshold(0.5, min_positives),
+        "risque_modere": validation.best_threshold(2.0, min_positives),
     }
 
 
@@ -74,14 +76,15 @@ class Fitted:
     baseline_features: list[str]
     baseline_validation: Curve
     seconds: dict[str, float] = field(default_factory=dict)
+    min_positives: int = 0  # training.threshold_min_positives
 
     @property
     def thresholds(self) -> dict[str, float]:
-        return thresholds(self.best.validation)
+        return thresholds(self.best.validation, self.min_positives)
 
     @property
     def baseline_thresholds(self) -> dict[str, float]:
-        return thresholds(self.baseline_validation)
+        return thresholds(self.baseline_validation, self.min_positives)
 
 
 def search(
@@ -164,7 +167,7 @@ def fit_pair(
         score_histogram(baseline_scores(baseline, validation, ["cible"]), "score")
     )
     seconds["baseline_fit"] = time.monotonic() - began
-    return Fitted(trials, best, baseline, kept, curve, seconds)
+    return Fitted(trials, best, baseline, kept, curve, seconds, cfg.threshold_min_positives)
 
 
 def refit(

@@ -80,9 +80,15 @@ class Curve:
             f = (1 + beta**2) * p * r / (beta**2 * p + r)
         return np.nan_to_num(f)
 
-    def best_threshold(self, beta: float) -> float:
-        """The threshold maximising F-beta (the highest such threshold on ties)."""
-        return float(self.threshold[int(np.argmax(self.f_beta(beta)))])
+    def best_threshold(self, beta: float, min_positives: int = 0) -> float:
+        """The threshold maximising F-beta (the highest such threshold on ties), among those
+        whose alerts hold at least ``min_positives`` positives when the curve has that many:
+        the maximum over the few highest scores is mostly chance (a precision measured on
+        5 positives is ±40%), and picks a threshold that alerts almost no one."""
+        f = self.f_beta(beta)
+        if 0 < min_positives <= self.positives:
+            f = np.where(self.tp >= min_positives, f, -1.0)
+        return float(self.threshold[int(np.argmax(f))])
 
     def at(self, threshold: float) -> dict[str, float]:
         """Precision, recall, F0.5, F2 and share alerted when alerting at score >= threshold."""

@@ -27,7 +27,7 @@ from common.tracking import use_tracking
 from features.catalog import by_name, model_features, reference_set, version
 from monitoring import reference as monitoring_reference
 from training import plots, registry
-from training.fitting import Fitted, Trial, fit_pair, refit, thresholds
+from training.fitting import Fitted, Trial, fit_pair, refit
 from training.metrics import Curve, brier, score_histogram
 from training.models import baseline_scores, with_company_weights
 from training.predict import booster_bytes, predict
@@ -72,9 +72,8 @@ def sector_group() -> F.Column:
     return F.coalesce(mapping[F.col("section_naf")], F.lit("unknown"))
 
 
-def evaluate(validation: Curve, test: DataFrame) -> Evaluation:
-    """Thresholds from the validation curve; metrics on the test scores."""
-    chosen = thresholds(validation)
+def evaluate(validation: Curve, chosen: dict[str, float], test: DataFrame) -> Evaluation:
+    """Metrics on the test scores, alerting at the thresholds ``chosen`` on ``validation``."""
     hist = score_histogram(test, "score")
     curve = Curve.from_histogram(hist)
     metrics = {
@@ -302,9 +301,10 @@ def fit_and_measure(
     fitted = fit_pair(train_rows, validation, prepared.features, reference_set(), cfg, workers)
     raw = booster_bytes(fitted.best.booster)
     scored_test = predict(test, raw, prepared.features, KEEP).persist(StorageLevel.MEMORY_AND_DISK)
-    model_eval = evaluate(fitted.best.validation, scored_test)
+    model_eval = evaluate(fitted.best.validation, fitted.thresholds, scored_test)
     model_eval.groups = by_group(scored_test)
-    base_eval = evaluate(fitted.baseline_validation, baseline_scores(fitted.baseline, test, KEEP))
+    base_scores = baseline_scores(fitted.baseline, test, KEEP)
+    base_eval = evaluate(fitted.baseline_validation, fitted.baseline_thresholds, base_scores)
     oracle = _oracle(spark, scored_test, truth)
     scored_test.unpersist()
     if oracle is not None:
