@@ -253,6 +253,8 @@ def test_training_run_is_logged_registered_and_beats_chance(trained) -> None:
         "test_f05_risque_fort",
         "test_f2_risque_modere",
         "test_alert_share_risque_fort",
+        "validation_precision_risque_fort",
+        "validation_recall_risque_modere",
         "oracle_aucpr",
         "model_oracle_ratio",
     ):
@@ -261,6 +263,12 @@ def test_training_run_is_logged_registered_and_beats_chance(trained) -> None:
     assert metrics["test_aucpr"] > 2.5 * metrics["test_positive_rate"]
     assert metrics["test_roc_auc"] > 0.7
     assert metrics["threshold_risque_fort"] >= metrics["threshold_risque_modere"]
+    # each threshold's alerts hold at least training.threshold_min_positives validation positives
+    least = trained.settings.training.threshold_min_positives
+    positives = int(params["split.validation_positives"])
+    assert positives >= least  # (the rule applies when validation holds that many)
+    for level in ("risque_fort", "risque_modere"):
+        assert round(metrics[f"validation_recall_{level}"] * positives) >= least, level
 
     # the registered model is refit on every labelled row, with the trees validation chose
     assert params["model.trained_on"] == "every labelled row"

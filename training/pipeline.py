@@ -88,6 +88,10 @@ def evaluate(validation: Curve, chosen: dict[str, float], test: DataFrame) -> Ev
         metrics[f"threshold_{level}"] = threshold
         for name, value in curve.at(threshold).items():
             metrics[f"test_{name}_{level}"] = value
+        # the same threshold where it was chosen: far above the test figures, the top of the
+        # scores means less in the test months than in the training months
+        for name, value in validation.at(threshold).items():
+            metrics[f"validation_{name}_{level}"] = value
     return Evaluation(curve, hist, chosen, metrics)
 
 
