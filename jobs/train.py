@@ -78,14 +78,14 @@ def main(argv: list[str] | None = None) -> None:
         f"holding at least {least} validation positives); test months"
     )
     print(
-        "  on validation (the training months): XGBoost "
+        f"positives {m['test_positive_rate']:.4f}; thresh.: fort {m['threshold_risque_fort']:.4f}, "
+        f"modéré {m['threshold_risque_modere']:.4f}"
+    )
+    print(
+        "the same threshold on validation (the training months), precision / recall: XGBoost "
         f"{m['validation_precision_risque_fort']:.3f} / {m['validation_recall_risque_fort']:.3f}, "
         f"baseline {b['validation_precision_risque_fort']:.3f} / "
         f"{b['validation_recall_risque_fort']:.3f}"
-    )
-    print(
-        f"positives {m['test_positive_rate']:.4f}; thresh.: fort {m['threshold_risque_fort']:.4f}, "
-        f"modéré {m['threshold_risque_modere']:.4f}"
     )
     print(f"open the runs: make mlflow-ui   (store {settings.mlflow.tracking_uri})")
     report = write_report(spark, settings, result)
