@@ -65,7 +65,16 @@ def main() -> None:
     scores = delta_io.read(spark, lake.scores).where(
         F.col("periode") == F.lit(f"{args.period}-01").cast("date")
     )
-    alerts = {r["alert"]: r["count"] for r in scores.groupBy("alert").count().collect()}
+    # at most 3 x 3 rows: each level, and the level the thresholds alone gave
+    levels = scores.groupBy("alert", "alert_before_corrections").count().collect()
+    alerts, before, moved = {}, {}, {"up": 0, "down": 0}
+    rank = {"pas_d_alerte": 0, "risque_modere": 1, "risque_fort": 2}
+    for r in levels:
+        alerts[r["alert"]] = alerts.get(r["alert"], 0) + r["count"]
+        b = r["alert_before_corrections"]
+        before[b] = before.get(b, 0) + r["count"]
+        if rank.get(r["alert"], 0) != rank.get(b, 0):
+            moved["up" if rank.get(r["alert"], 0) > rank.get(b, 0) else "down"] += r["count"]
     drift, drifting, reference = {}, pd.Series([], dtype=object), None
     if delta_io.exists(spark, lake.monitoring):
         month = delta_io.read(spark, lake.monitoring).where(
@@ -116,6 +125,12 @@ def main() -> None:
         + ", ".join(
             f"{k} {alerts.get(k, 0):,}" for k in ("risque_fort", "risque_modere", "pas_d_alerte")
         )
+    )
+    print(
+        f"          from the model's thresholds alone: risque_fort {before.get('risque_fort', 0):,}, "
+        f"risque_modere {before.get('risque_modere', 0):,}; the expert corrections "
+        f"(scoring.corrections) moved {moved['up']:,} establishments up a level, "
+        f"{moved['down']:,} down"
     )
     if drift:
 

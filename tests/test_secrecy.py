@@ -87,6 +87,20 @@ def test_the_pipeline_writes_no_identifier_outside_the_lake(local_demo) -> None:
     assert local_demo.returncode == 0, console[-5000:]
     assert "=== early-warning demo: summary ===" in console
     assert "MLflow" in console and "test AUCPR" in console
+    # the month's alerts, then those of the thresholds alone: the same establishments
+    after = re.search(
+        r"risque_fort ([\d,]+), risque_modere ([\d,]+), pas_d_alerte ([\d,]+)", console
+    )
+    alone = re.search(
+        r"thresholds alone: risque_fort ([\d,]+), risque_modere ([\d,]+); .* moved ([\d,]+) "
+        r"establishments up a level, ([\d,]+) down",
+        console,
+    )
+    assert after and alone, console[-3000:]
+    after, alone = [[int(g.replace(",", "")) for g in m.groups()] for m in (after, alone)]
+    assert alone[0] + alone[1] <= sum(after) and alone[2] + alone[3] <= sum(after)
+    if alone[2] + alone[3] == 0:  # no correction moved anyone: the same levels
+        assert after[:2] == alone[:2]
 
     numbers, names = _identifiers(demo / "raw")
     assert len(numbers) > 350 and len(names) > 100
