@@ -126,9 +126,12 @@ class TrainingSettings(_Section):
     test_share: float = 0.3  # companies kept out of training, evaluated on the test months
     num_workers: int | None = None  # XGBoost workers; default: the cores of the application
     xgboost: dict[str, float | int | str] = Field(default_factory=dict)
-    # hyper-parameter trials: each entry overrides some of ``xgboost``; the trial with the best
-    # validation AUCPR is kept (empty: ``xgboost`` as it is)
+    # hyper-parameter trials: each entry overrides some of ``xgboost`` (empty: ``xgboost`` as
+    # it is)
     search: list[dict[str, float | int | str]] = Field(default_factory=list)
+    # the first trial is kept unless another beats its validation AUCPR by more than this many
+    # standard errors (0: the best validation AUCPR)
+    selection_se: float = Field(default=1.0, ge=0)
     company_weights: bool = False  # XGBoost rows weigh 1 / the company's establishments that month
     monotone: bool = False  # constrain the social-debt variables to never lower the risk
     refit: bool = True  # the registered model is refit on every labelled row

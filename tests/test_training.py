@@ -18,7 +18,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from common import delta_io, months
 from features.catalog import model_features
 from training import models
-from training.fitting import usable_features
+from training.fitting import Trial, kept_trial, standard_error, usable_features
 from training.metrics import Curve, score_histogram
 from training.predict import booster_bytes, frame_matrix, predict
 from training.split import assign, boundaries, check_history
@@ -92,6 +92,34 @@ def test_thresholds_chosen_on_hand_made_scores(spark) -> None:
     at = curve.at(0.6)
     assert at["precision"] == pytest.approx(3 / 4) and at["recall"] == pytest.approx(3 / 4)
     assert at["alert_share"] == pytest.approx(4 / 8)
+
+
+def test_the_first_trial_is_kept_unless_another_beats_it_by_a_standard_error() -> None:
+    def trial(top_positives: int) -> Trial:
+        # 100 positives: `top_positives` of them among the 100 highest scores, the rest among
+        # 9,900 lower ones: AP = (t/100)^2 + (1 - t/100) * 0.01
+        hist = pd.DataFrame(
+            {
+                "bin": [90_000, 10_000],
+                "positives": [top_positives, 100 - top_positives],
+                "negatives": [100 - top_positives, 9_800 + top_positives],
+            }
+        )
+        return Trial({}, {}, None, Curve.from_histogram(hist), 0.0)
+
+    first, close, far = trial(40), trial(43), trial(50)
+    assert first.validation_aucpr == pytest.approx(0.16 + 0.006)
+    assert close.validation_aucpr == pytest.approx(0.1849 + 0.0057)
+    assert far.validation_aucpr == pytest.approx(0.25 + 0.005)
+    ap = far.validation_aucpr
+    assert standard_error(far.validation) == pytest.approx((ap * (1 - ap) / 100) ** 0.5)
+    # 0.1906 - 0.166 = 0.025, under one standard error of 0.1906 (0.039): the first is kept
+    assert kept_trial([first, close], 1.0) is first
+    assert kept_trial([first, close], 0.0) is close  # 0: the best
+    # 0.255 - 0.166 = 0.089, over one standard error of 0.255 (0.044)
+    assert kept_trial([first, close, far], 1.0) is far
+    assert kept_trial([first, close, far], 2.5) is first
+    assert kept_trial([far, first], 1.0) is far  # the first is the best
 
 
 def test_a_history_too_short_is_refused_naming_the_months_needed() -> None:
@@ -282,9 +310,12 @@ def test_training_run_is_logged_registered_and_beats_chance(trained) -> None:
     assert sorted(t.data.tags["kept"] for t in trials) == ["False", "True"]
     kept = next(t for t in trials if t.data.tags["kept"] == "True")
     assert kept.data.metrics["validation_aucpr"] == pytest.approx(metrics["validation_aucpr"])
-    assert max(t.data.metrics["validation_aucpr"] for t in trials) == pytest.approx(
-        metrics["validation_aucpr"]
-    )
+    # the first trial unless the best beats it by more than training.selection_se standard errors
+    aps = {t.data.tags["mlflow.runName"]: t.data.metrics["validation_aucpr"] for t in trials}
+    best = max(aps.values())
+    margin = trained.settings.training.selection_se * (best * (1 - best) / positives) ** 0.5
+    expected = best if best - aps["trial-1"] > margin else aps["trial-1"]
+    assert metrics["validation_aucpr"] == pytest.approx(expected)
     assert params["model.trees"] == str(int(kept.data.metrics["trees"]))
 
     artifacts = {a.path for a in client.list_artifacts(result.run_id)}

@@ -2,8 +2,9 @@
 (``jobs/train.py`` and each cut-off of ``jobs/backtest.py``):
 
 - XGBoost: each hyper-parameter trial (``training.search``, each overriding some of
-  ``training.xgboost``) stops early on the validation rows; the trial with the best validation
-  AUCPR is kept;
+  ``training.xgboost``) stops early on the validation rows; the first trial is kept unless
+  another's validation AUCPR beats it by more than ``training.selection_se`` standard errors
+  (``kept_trial``);
 - the reference baseline (logistic regression on the reference set), on the same rows;
 - the alert thresholds of each, chosen on its validation scores: ``risque_fort`` at the
   maximum F0.5, ``risque_modere`` at the maximum F2, each among the thresholds whose alerts
@@ -15,6 +16,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -132,6 +134,24 @@ def trial(
     return Trial(overrides, params, booster, curve, time.monotonic() - began)
 
 
+def standard_error(curve: Curve) -> float:
+    """Standard error of a validation AUCPR: sqrt(AP (1 - AP) / positives), the binomial
+    approximation (Boyd, Eng and Page, 2013, "Area under the precision-recall curve: point
+    estimates and confidence intervals")."""
+    ap = curve.average_precision()
+    return math.sqrt(ap * (1 - ap) / max(curve.positives, 1))
+
+
+def kept_trial(trials: list[Trial], selection_se: float) -> Trial:
+    """The one-standard-error rule: the first trial (the base parameters) unless the best
+    validation AUCPR beats it by more than ``selection_se`` standard errors of the best's; with
+    a few hundred validation positives a trial otherwise wins by noise as often as by merit.
+    ``selection_se`` 0: the best."""
+    best = max(trials, key=lambda t: t.validation_aucpr)
+    margin = selection_se * standard_error(best.validation)
+    return best if best.validation_aucpr - trials[0].validation_aucpr > margin else trials[0]
+
+
 def usable_features(rows: DataFrame, features: list[str]) -> list[str]:
     """The features with at least one value on ``rows`` (a median needs one)."""
     counts = rows.agg(*[F.count(f).alias(f) for f in features]).first()
@@ -150,7 +170,19 @@ def fit_pair(
     seconds: dict[str, float] = {}
     began = time.monotonic()
     trials = search(train, validation, features, cfg, workers)
-    best = max(trials, key=lambda t: t.validation_aucpr)
+    best = kept_trial(trials, cfg.selection_se)
+    if len(trials) > 1:
+        top = max(t.validation_aucpr for t in trials)
+        log.info(
+            "kept trial %d of %d: validation AUCPR %.4f (the best %.4f; one standard error %.4f, "
+            "training.selection_se %.1f)",
+            trials.index(best) + 1,
+            len(trials),
+            best.validation_aucpr,
+            top,
+            standard_error(max(trials, key=lambda t: t.validation_aucpr).validation),
+            cfg.selection_se,
+        )
     seconds["xgboost_fit"] = time.monotonic() - began
 
     began = time.monotonic()
