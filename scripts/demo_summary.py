@@ -22,6 +22,7 @@ from common.tracking import use_tracking
 from features.catalog import catalog
 from ingestion import bookkeeping as books
 from monitoring.pipeline import by_group
+from scoring.alerts import LEVELS
 from scoring.export import company_list
 
 
@@ -68,13 +69,13 @@ def main() -> None:
     # at most 3 x 3 rows: each level, and the level the thresholds alone gave
     levels = scores.groupBy("alert", "alert_before_corrections").count().collect()
     alerts, before, moved = {}, {}, {"up": 0, "down": 0}
-    rank = {"pas_d_alerte": 0, "risque_modere": 1, "risque_fort": 2}
     for r in levels:
-        alerts[r["alert"]] = alerts.get(r["alert"], 0) + r["count"]
-        b = r["alert_before_corrections"]
+        now, b = r["alert"], r["alert_before_corrections"]
+        alerts[now] = alerts.get(now, 0) + r["count"]
         before[b] = before.get(b, 0) + r["count"]
-        if rank.get(r["alert"], 0) != rank.get(b, 0):
-            moved["up" if rank.get(r["alert"], 0) > rank.get(b, 0) else "down"] += r["count"]
+        step = LEVELS.index(now) - LEVELS.index(b)  # LEVELS: lowest first
+        if step:
+            moved["up" if step > 0 else "down"] += r["count"]
     drift, drifting, reference = {}, pd.Series([], dtype=object), None
     if delta_io.exists(spark, lake.monitoring):
         month = delta_io.read(spark, lake.monitoring).where(

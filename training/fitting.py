@@ -172,15 +172,15 @@ def fit_pair(
     trials = search(train, validation, features, cfg, workers)
     best = kept_trial(trials, cfg.selection_se)
     if len(trials) > 1:
-        top = max(t.validation_aucpr for t in trials)
+        leader = max(trials, key=lambda t: t.validation_aucpr)
         log.info(
             "kept trial %d of %d: validation AUCPR %.4f (the best %.4f; one standard error %.4f, "
             "training.selection_se %.1f)",
             trials.index(best) + 1,
             len(trials),
             best.validation_aucpr,
-            top,
-            standard_error(max(trials, key=lambda t: t.validation_aucpr).validation),
+            leader.validation_aucpr,
+            standard_error(leader.validation),
             cfg.selection_se,
         )
     seconds["xgboost_fit"] = time.monotonic() - began
