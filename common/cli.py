@@ -58,8 +58,11 @@ def add_config_option(parser: argparse.ArgumentParser) -> None:
 
 
 def job_parser(job: str, description: str) -> argparse.ArgumentParser:
+    """The options every job shares; ``job`` is a job's name (``jobs/<job>.py``) or a script's
+    path from the project root (``scripts/demo.py``)."""
+    script = job if job.endswith(".py") else f"jobs/{job}.py"
     parser = argparse.ArgumentParser(
-        prog=f"./spark-submit.sh jobs/{job}.py",
+        prog=f"./spark-submit.sh {script}",
         description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

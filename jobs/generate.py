@@ -12,7 +12,10 @@ import sys
 import time
 from pathlib import Path
 
+from pyspark.sql import SparkSession
+
 from common.cli import job_parser, month, start
+from common.config import Settings
 from generator.calibration import make_scenario
 from generator.delivery import Request, write_delivery
 from generator.monthly import Split, split_delivery
@@ -85,12 +88,21 @@ def split_in_two(out: Path, second: Path, last: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    out = args.out.resolve()
-    truth = (args.truth or out.with_name(out.name + "_truth")).resolve()
-    for folder in (out, args.split_last_month):
+    for folder in (args.out, args.split_last_month):
         if folder and folder.exists() and any(folder.iterdir()) and not args.overwrite:
             sys.exit(f"error: {folder} is not empty (use --overwrite to replace it)")
     settings, spark = start(args, "generate")
+    try:
+        code = run(spark, settings, args)
+    finally:
+        spark.stop()
+    sys.exit(code)
+
+
+def run(spark: SparkSession, settings: Settings, args: argparse.Namespace) -> int:
+    """Write the delivery (and cut it in two with --split-last-month); the exit code, 0."""
+    out = args.out.resolve()
+    truth = (args.truth or out.with_name(out.name + "_truth")).resolve()
     defaults = settings.generator
     request = Request(
         establishments=args.establishments,
@@ -120,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.split_last_month:
         split_in_two(out, args.split_last_month.resolve(), manifest["window"]["last_month"])
     print(f"truth:     {truth} (Delta; read only by training's evaluation)")
-    spark.stop()
+    return 0
 
 
 if __name__ == "__main__":

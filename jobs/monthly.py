@@ -25,8 +25,10 @@ import time
 import traceback
 from pathlib import Path
 
+from pyspark.sql import SparkSession
+
 from common.cli import add_delivery_options, job_parser, load_settings, month, start
-from common.config import ConfigError
+from common.config import ConfigError, Settings
 from ingestion.quality import load_suites
 from monitoring.pipeline import ALERT_EXIT, exit_code
 from orchestration.monthly import MonthFailed, Request, StepFailed, run_month
@@ -93,26 +95,33 @@ def main(argv: list[str] | None = None) -> None:
         load_suites(Path(load_settings(args).ingest.expectations_dir))
     except ConfigError as exc:
         sys.exit(f"error: {exc}")
-    began = time.monotonic()
     settings, spark = start(args, "monthly")
+    try:
+        code = run(spark, settings, args)
+    finally:
+        spark.stop()
+    sys.exit(code)
+
+
+def run(spark: SparkSession, settings: Settings, args: argparse.Namespace) -> int:
+    """Run the month's steps and print the outcome; the job's exit code (the module's doc)."""
+    began = time.monotonic()
     request = Request(
         args.raw, args.batch, args.period, args.out, args.model_alias, args.experiment, args.force
     )
     try:
         done = run_month(spark, settings, request, say=lambda text: print(text, flush=True))
     except MonthFailed as exc:
-        spark.stop()
         if not isinstance(exc.__cause__, StepFailed):
             traceback.print_exception(exc.__cause__, file=sys.stderr)
         print(failure(exc, args.batch), file=sys.stderr)
-        sys.exit(exc.code)
-    spark.stop()
+        return exc.code
     print(
         f"batch {done.batch}, month {done.period}: done in {time.monotonic() - began:.0f} s; "
         f"{done.alerts} monitoring items in alert"
     )
     print(f"run report: {done.report}")
-    sys.exit(exit_code(done.alerts, args.fail_on_alert))
+    return exit_code(done.alerts, args.fail_on_alert)
 
 
 def failure(exc: MonthFailed, batch: str) -> str:

@@ -21,7 +21,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from pyspark.sql import SparkSession
+
 from common.cli import job_parser, month, start
+from common.config import Settings
 from common.lake import Lake
 from features import explain
 from features.catalog import catalog
@@ -67,13 +70,24 @@ def main(argv: list[str] | None = None) -> None:
         explain.main(args.explain)
         return
     settings, spark = start(args, "panel")
+    try:
+        code = run(spark, settings, args)
+    finally:
+        spark.stop()
+    sys.exit(code)
+
+
+def run(spark: SparkSession, settings: Settings, args: argparse.Namespace) -> int:
+    """Write what the bronze tables require and print the run; the exit code: 0 done, 1 an
+    input is missing or the catalog changed under a range run."""
     lake = Lake.from_settings(settings)
     try:
-        run = run_panel(spark, lake, settings.panel, args.first, args.last, args.full)
+        done = run_panel(spark, lake, settings.panel, args.first, args.last, args.full)
     except (MissingInput, CatalogChanged) as exc:
-        sys.exit(f"error: {exc}")
-    print("\n".join(run.lines(lake, len(catalog()))))
-    spark.stop()
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(done.lines(lake, len(catalog()))))
+    return 0
 
 
 if __name__ == "__main__":

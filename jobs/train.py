@@ -39,9 +39,20 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     settings, spark = start(args, "train")
     try:
+        code = run(spark, settings, args)
+    finally:
+        spark.stop()
+    sys.exit(code)
+
+
+def run(spark: SparkSession, settings: Settings, args: argparse.Namespace) -> int:
+    """Train, print the comparison and write the run report; the exit code: 0 done, 1 the
+    panel cannot be trained on (the reason is printed)."""
+    try:
         result = train(spark, settings, args.experiment, args.promote, args.truth)
     except ValueError as exc:
-        sys.exit(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     m, b = result.model, result.baseline
     before = result.champion_before
     state = "champion" if result.promoted else "challenger"
@@ -88,9 +99,8 @@ def main(argv: list[str] | None = None) -> None:
         f"{b['validation_recall_risque_fort']:.3f}"
     )
     print(f"open the runs: make mlflow-ui   (store {settings.mlflow.tracking_uri})")
-    report = write_report(spark, settings, result)
-    spark.stop()
-    print(f"run report: {report}")
+    print(f"run report: {write_report(spark, settings, result)}")
+    return 0
 
 
 def write_report(spark: SparkSession, settings: Settings, result: TrainResult) -> Path:

@@ -3,6 +3,8 @@
 #   generate (the history, and the last month as a second delivery) -> ingest the history ->
 #   panel -> train (XGBoost + baseline, MLflow) -> the last month with jobs/monthly.py (ingest,
 #   incremental panel, score, monitor, export) -> summary
+# Each step is the job's own code, run in one Spark application (scripts/demo.py), which
+# prints before each step the spark-submit command that runs it alone.
 # Environment (all optional): DEMO_DIR (default work/demo), DEMO_ESTABLISHMENTS (3000),
 # DEMO_MONTHS (72), DEMO_START (2016-01), DEMO_FAILURE_RATE (generator default),
 # DEMO_CONF (conf/local.yaml), DEMO_MLFLOW_ARTIFACTS (a folder for an MLflow store of the demo's
@@ -16,9 +18,6 @@ N=${DEMO_ESTABLISHMENTS:-3000}
 MONTHS=${DEMO_MONTHS:-72}
 START=${DEMO_START:-2016-01}
 BASE_CONF=$(realpath "${DEMO_CONF:-$ROOT/conf/local.yaml}")
-label() { .venv/bin/python -c "y,m=map(int,'$START'.split('-')); i=y*12+m-1+$MONTHS-$1; print(f'{i//12:04d}-{i%12+1:02d}')"; }
-LAST=$(label 1)   # the last month: delivered on its own, as a month in production
-PREV=$(label 2)   # the history ends the month before
 began=$(date +%s)
 
 rm -rf "$DEMO"
@@ -42,19 +41,6 @@ fi
 failure=()
 if [ -n "${DEMO_FAILURE_RATE:-}" ]; then failure=(--failure-rate "$DEMO_FAILURE_RATE"); fi
 
-step() { printf '\n=== %s ===\n' "$*"; }
-step "generate $N establishments x $MONTHS months (history to $PREV, then the delivery of $LAST)"
-./spark-submit.sh jobs/generate.py --config "$CONF" --establishments "$N" --months "$MONTHS" --start "$START" \
-  --seed 1 --bad-line-rate 0.002 "${failure[@]}" --out "$DEMO/raw" --truth "$DEMO/truth" \
-  --split-last-month "$DEMO/raw_$LAST"
-step "ingest the history (batch $PREV)"
-./spark-submit.sh jobs/ingest.py --config "$CONF" --raw "$DEMO/raw" --batch "$PREV"
-step "panel"
-./spark-submit.sh jobs/panel.py --config "$CONF"
-step "train"
-./spark-submit.sh jobs/train.py --config "$CONF" --truth "$DEMO/truth" --promote
-step "the month $LAST arrives: ingest, panel (what changed), score, monitor, export"
-./spark-submit.sh jobs/monthly.py --config "$CONF" --raw "$DEMO/raw_$LAST" --batch "$LAST" \
-  --out "$DEMO/list_$LAST.json"
-./spark-submit.sh scripts/demo_summary.py --config "$CONF" --list "$DEMO/list_$LAST.json" --period "$LAST"
+./spark-submit.sh scripts/demo.py --config "$CONF" --dir "$DEMO" --establishments "$N" \
+  --months "$MONTHS" --start "$START" "${failure[@]}"
 echo "demo finished in $(( $(date +%s) - began )) s; outputs under $DEMO"

@@ -12,12 +12,14 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
+from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from common import delta_io, months
 from common.cli import job_parser, start
+from common.config import Settings
 from common.lake import Lake
-from common.secrecy import KEY_ENV, KEY_FILE_ENV, SecrecyError, pseudonymiser
+from common.secrecy import KEY_ENV, KEY_FILE_ENV, Pseudonymiser, SecrecyError, pseudonymiser
 from common.tracking import use_tracking
 from features.catalog import catalog
 from ingestion import bookkeeping as books
@@ -27,7 +29,7 @@ from scoring.export import company_list
 
 
 def main() -> None:
-    parser = job_parser("demo_summary", __doc__)
+    parser = job_parser("scripts/demo_summary.py", __doc__)
     parser.add_argument("--list", required=True, type=Path)
     parser.add_argument("--period", required=True)
     args = parser.parse_args()
@@ -36,6 +38,17 @@ def main() -> None:
     except SecrecyError as exc:
         sys.exit(f"error: {exc}")
     settings, spark = start(args, "demo-summary")
+    try:
+        summarise(spark, settings, args.list, args.period, pseudonym)
+    finally:
+        spark.stop()
+
+
+def summarise(
+    spark: SparkSession, settings: Settings, listed_to: Path, period: str, pseudonym: Pseudonymiser
+) -> None:
+    """Print the summary of the demo's lake, its MLflow runs and its month ``period``, whose
+    list was exported to ``listed_to``."""
     lake = Lake.from_settings(settings)
     runs = (
         books.committed_runs(delta_io.read(spark, lake.ingest_runs))
@@ -64,7 +77,7 @@ def main() -> None:
         if len(latest):
             metrics[kind] = latest.iloc[0]
     scores = delta_io.read(spark, lake.scores).where(
-        F.col("periode") == F.lit(f"{args.period}-01").cast("date")
+        F.col("periode") == F.lit(f"{period}-01").cast("date")
     )
     # at most 3 x 3 rows: each level, and the level the thresholds alone gave
     levels = scores.groupBy("alert", "alert_before_corrections").count().collect()
@@ -79,8 +92,7 @@ def main() -> None:
     drift, drifting, reference = {}, pd.Series([], dtype=object), None
     if delta_io.exists(spark, lake.monitoring):
         month = delta_io.read(spark, lake.monitoring).where(
-            (F.col("periode") == F.lit(f"{args.period}-01").cast("date"))
-            & (F.col("kind") != "outcome")
+            (F.col("periode") == F.lit(f"{period}-01").cast("date")) & (F.col("kind") != "outcome")
         )
         # one read: a month's items are the catalog's variables and a few counts
         items = month.select("kind", "status", "item", "psi", "mlflow_run_id").toPandas()
@@ -122,7 +134,7 @@ def main() -> None:
                 "(README, 'How good are the lists?') measures it"
             )
     print(
-        f"alerts    {args.period}: "
+        f"alerts    {period}: "
         + ", ".join(
             f"{k} {alerts.get(k, 0):,}" for k in ("risque_fort", "risque_modere", "pas_d_alerte")
         )
@@ -141,7 +153,7 @@ def main() -> None:
         score = next((psi for (kind, _), (_, psi) in drift.items() if kind == "score"), None)
         against = f" against the champion's training rows of {reference}" if reference else ""
         print(
-            f"drift     {args.period}{against}: {items_of('variable', 'alert')} of "
+            f"drift     {period}{against}: {items_of('variable', 'alert')} of "
             f"{items_of('variable')} variables in alert, {items_of('variable', 'watch')} to "
             f"watch;\n          scores' PSI {score if score is not None else float('nan'):.2f}; "
             f"{items_of('source', 'alert')} source(s) in alert (ops/monitoring, experiment "
@@ -150,7 +162,7 @@ def main() -> None:
         if len(drifting):
             print(f"          variables in alert by group: {by_group(drifting)}")
         if items_of("change"):
-            previous = months.label(months.index(args.period) - 1)
+            previous = months.label(months.index(period) - 1)
             print(
                 f"          since {previous} (what moved this month): "
                 f"{items_of('change', 'alert')} of {items_of('change')} variables in alert, "
@@ -170,17 +182,17 @@ def main() -> None:
             f"  {pseudonym(company['siren'])}  NAF {company['code_naf']}  region {company['region']}  "
             f"p={company['probabilite']:.3f}  {company['alerte']}  main driver: {main_group}"
         )
-    print(f"list      {args.list} ({count:,} companies; names companies: for the agents only)")
+    print(f"list      {listed_to} ({count:,} companies; names companies: for the agents only)")
     run_dirs = Path(settings.ingest.runs_dir)
     for label, pattern in (
         (
             "report    the month's run (HTML, opens offline): ",
-            f"monthly/{args.period}/*/report.html",
+            f"monthly/{period}/*/report.html",
         ),
         ("          the training's: ", "train/*/report.html"),
         (
             "          data docs of the month's batch: ",
-            f"ingest/{args.period}/*/gx/uncommitted/data_docs/local_site/index.html",
+            f"ingest/{period}/*/gx/uncommitted/data_docs/local_site/index.html",
         ),
     ):
         found = sorted(run_dirs.glob(pattern))  # names start with the run's time: the last is last
@@ -192,7 +204,6 @@ def main() -> None:
         f"MLflow    .venv/bin/mlflow ui --backend-store-uri {uri} --host 127.0.0.1 --port 5000"
         "   (or: make mlflow-ui)"
     )
-    spark.stop()
 
 
 if __name__ == "__main__":

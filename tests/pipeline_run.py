@@ -1,4 +1,4 @@
-"""The whole pipeline through spark-submit (``scripts/demo.sh``), for the end-to-end tests."""
+"""The whole pipeline as `make demo` runs it (``scripts/demo.sh``), for the end-to-end tests."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ TEST_CONF = PROJECT_ROOT / "conf" / "test.yaml"
 
 class Demo:
     """``scripts/demo.sh`` (generate, ingest, panel, train, then the last month through
-    jobs/monthly.py: ingest, panel, score, monitor, export) run once on a small world through
-    spark-submit, as `make demo` does; ``conf`` is the configuration it wrote
+    jobs/monthly.py: ingest, panel, score, monitor, export) run once on a small world, as
+    `make demo` does: one spark-submit of scripts/demo.py, which runs each job's code;
+    ``conf`` is the configuration it wrote
     (lake, MLflow store), for more jobs on the same lake."""
 
     ESTABLISHMENTS, MONTHS, START = 350, 66, "2016-01"

@@ -13,9 +13,11 @@ ports of its own (7177, 8190...) so a cluster started by hand on the defaults is
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -228,6 +230,26 @@ def assert_same_rows(a, b) -> int:
 
 def panel(spark, demo: Demo):
     return delta_io.read(spark, str(demo.lake / "gold" / "panel"))
+
+
+def test_the_local_demo_names_each_steps_own_command(local_demo) -> None:
+    """The demo runs its steps in one application (scripts/demo.py), each printed first as the
+    command that runs it alone: the five jobs in order, each command accepted by its job's
+    parser, on the demo's configuration and folders; then each step's time."""
+    assert local_demo.returncode == 0, local_demo.console[-5000:]
+    shown = re.findall(
+        r"^\(alone: \./spark-submit\.sh jobs/(\w+)\.py (.+)\)$", local_demo.console, flags=re.M
+    )
+    assert [name for name, _ in shown] == ["generate", "ingest", "panel", "train", "monthly"]
+    parsed = {}
+    for name, line in shown:
+        parsed[name] = importlib.import_module(f"jobs.{name}").parse_args(shlex.split(line))
+        assert Path(parsed[name].config) == local_demo.conf
+    assert parsed["generate"].split_last_month == Path(parsed["monthly"].raw)
+    assert Path(parsed["ingest"].raw) == local_demo.raw and parsed["ingest"].batch == Demo.HISTORY
+    assert parsed["monthly"].batch == Demo.LAST
+    times = r"generate \d+ s, ingest \d+ s, panel \d+ s, train \d+ s, monthly \d+ s, summary \d+ s"
+    assert re.search(rf"^steps +{times} \(one Spark application\)$", local_demo.console, re.M)
 
 
 def test_the_model_and_the_month_on_the_cluster_equal_the_local_run(
