@@ -137,6 +137,9 @@ class TrainingSettings(_Section):
     refit: bool = True  # the registered model is refit on every labelled row
     min_train_months: int = 12  # fewer knowable training months is an error
     early_stopping_rounds: int = 30
+    # XGBoost's workers print the training and validation losses every this many rounds, and
+    # the last (0: never)
+    log_rounds: int = Field(default=25, ge=0)
     balance: BalanceSettings = BalanceSettings()
     baseline_reg_param: float = 0.01
     # the alert thresholds' F-beta maxima are sought among thresholds whose alerts hold at

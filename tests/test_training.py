@@ -16,6 +16,7 @@ from mlflow import MlflowClient
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from common import delta_io, months
+from common.config import TrainingSettings
 from features.catalog import model_features
 from training import models
 from training.fitting import Trial, kept_trial, standard_error, usable_features
@@ -182,6 +183,19 @@ def test_monotone_constraints_follow_the_catalog() -> None:
     features = ["dette_totale", "dette_totale_lag12", "dette_totale_diff12", "effectif"]
     assert models.monotone_constraints(features) == "(1,1,0,0)"
     assert models.monotone_constraints(["effectif", "age_entreprise"]) is None
+
+
+def test_the_workers_print_the_losses_every_log_rounds_rounds() -> None:
+    """XGBoost's evaluation log (``verbose_eval``) every ``training.log_rounds`` rounds: the
+    demo's console held ~290 loss lines of four fits when it was every round."""
+    cfg = TrainingSettings(log_rounds=25, xgboost={"max_depth": 3})
+    validated = models.classifier(True, None, ["a", "b"], cfg, 2)
+    assert validated.getOrDefault("verbose") == 25
+    assert validated.getOrDefault("early_stopping_rounds") == cfg.early_stopping_rounds
+    assert validated.getOrDefault("max_depth") == 3
+    quiet = models.classifier(False, "w", ["a"], cfg.model_copy(update={"log_rounds": 0}), 2)
+    assert quiet.getOrDefault("verbose") is False
+    assert quiet.getOrDefault("early_stopping_rounds") is None
 
 
 def test_the_baseline_leaves_out_variables_missing_on_every_training_row(spark) -> None:

@@ -184,19 +184,9 @@ def fit_prepared(
     iteration (so every consumer, shap included, uses the same trees); without, it grows
     ``n_estimators`` trees (a refit whose number of trees was chosen before).
     """
-    classifier = SparkXGBClassifier(
-        features_col=FEATURES,
-        label_col="cible",
-        num_workers=num_workers,
-        missing=np.nan,
-        validation_indicator_col="_validation" if inputs.validated else None,
-        early_stopping_rounds=cfg.early_stopping_rounds if inputs.validated else None,
-        weight_col=inputs.weight,
-        random_state=cfg.seed,
-        **xgboost_params(features, cfg, params),
-    )
+    estimator = classifier(inputs.validated, inputs.weight, features, cfg, num_workers, params)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    model = fit_static(classifier, inputs.frame, inputs.batch)
+    model = fit_static(estimator, inputs.frame, inputs.batch)
     booster = model.get_booster()
     best = booster.attributes().get("best_iteration")
     if best is not None and inputs.validated:
@@ -226,6 +216,31 @@ def training_frame(
     if weight:
         frame = frame.withColumn(weight, F.coalesce(F.col(weight), F.lit(1.0)))
     return frame, weight
+
+
+def classifier(
+    validated: bool,
+    weight: str | None,
+    features: list[str],
+    cfg: TrainingSettings,
+    num_workers: int,
+    params: dict | None = None,
+) -> SparkXGBClassifier:
+    """The estimator ``fit_prepared`` fits: early stopping on the rows flagged
+    ``_validation`` when ``validated``; the workers print the losses every
+    ``cfg.log_rounds`` rounds (XGBoost's ``verbose_eval``), not at each of hundreds."""
+    return SparkXGBClassifier(
+        features_col=FEATURES,
+        label_col="cible",
+        num_workers=num_workers,
+        missing=np.nan,
+        validation_indicator_col="_validation" if validated else None,
+        early_stopping_rounds=cfg.early_stopping_rounds if validated else None,
+        weight_col=weight,
+        random_state=cfg.seed,
+        verbose=cfg.log_rounds or False,
+        **xgboost_params(features, cfg, params),
+    )
 
 
 def xgboost_params(features: list[str], cfg: TrainingSettings, params: dict | None) -> dict:
