@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from functools import reduce
@@ -34,7 +33,7 @@ from ingestion.preflight import file_problems, header_mismatch, missing_suites
 from ingestion.quality import Outcome, Suite, Validator, breaks, load_suites, with_derived
 from ingestion.reader import FileLines, read_lines
 from parsers.registry import PARSERS, Parser
-from reports.build import ingest_report
+from reports.build import ingest_report, run_folder
 from reports.facts import quarantine_reasons
 
 log = logging.getLogger(__name__)
@@ -497,8 +496,7 @@ def ingest_batch(
     """Steps: read the files, check them, parse, validate, commit; a rejected batch commits
     nothing but its files' entries in ``ops/ingest_runs`` and its run report."""
     started = dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
-    # the process id keeps two runs started in the same second apart
-    run_dir = runs_dir / "ingest" / batch_id / f"{started:%Y%m%dT%H%M%S}-{os.getpid()}"
+    run_dir = run_folder(runs_dir, "ingest", batch_id, stamp=started)
     suites = load_suites(expectations_dir)
     previous = books.previous_runs(spark, lake.ingest_runs)
     _check_order(previous, batch_id, force)

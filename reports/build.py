@@ -39,11 +39,17 @@ def ingest_report(
     return R.write(folder, f"Ingest of batch {batch}", f"{state}; {_now()}", sections)
 
 
-def run_folder(runs_dir: str | Path, *parts: str) -> Path:
-    """``<runs_dir>/<parts...>/<time>-<pid>``: one folder per run, sorting by time (the process
-    id keeps two runs started in the same second apart)."""
-    stamp = dt.datetime.now(dt.UTC)
-    return Path(runs_dir).joinpath(*parts, f"{stamp:%Y%m%dT%H%M%S}-{os.getpid()}")
+def run_folder(runs_dir: str | Path, *parts: str, stamp: dt.datetime | None = None) -> Path:
+    """``<runs_dir>/<parts...>/<time>-<pid>``: one folder per run, sorting by time (``stamp``,
+    default now). The process id keeps apart two processes' runs started in the same second,
+    and a suffix (``-2``, ``-3``...) two runs of one process (scripts/demo.py runs several jobs
+    in one) when the first has written its folder."""
+    name = f"{stamp or dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{os.getpid()}"
+    folder, n = Path(runs_dir).joinpath(*parts, name), 1
+    while folder.exists():
+        n += 1
+        folder = folder.with_name(f"{name}-{n}")
+    return folder
 
 
 def _now() -> str:

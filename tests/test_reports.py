@@ -3,7 +3,9 @@ self-contained, rendered by a real browser with the network off."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from pipeline_run import Demo
 from ingestion.datadocs import VENDOR, external_loads, make_offline, manifest
 from reports import html as H
 from reports import run as R
+from reports.build import run_folder
 
 FILES = [
     {
@@ -71,6 +74,21 @@ RULES = [
 def _cells(text: str) -> list[list[str]]:
     rows = re.findall(r"<tr>(.*?)</tr>", text)
     return [re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", r) for r in rows]
+
+
+def test_two_runs_of_one_process_in_the_same_second_get_folders_of_their_own(tmp_path) -> None:
+    """scripts/demo.py runs several jobs in one process: a run folder already written is
+    never reused, and the folders still sort in the order of the runs."""
+    stamp = dt.datetime(2026, 12, 6, 10, 28, 8)
+    first = run_folder(tmp_path, "ingest", "2021-12", stamp=stamp)
+    assert first == tmp_path / "ingest" / "2021-12" / f"20261206T102808-{os.getpid()}"
+    assert run_folder(tmp_path, "ingest", "2021-12", stamp=stamp) == first  # not written yet
+    first.mkdir(parents=True)
+    second = run_folder(tmp_path, "ingest", "2021-12", stamp=stamp)
+    second.mkdir()
+    third = run_folder(tmp_path, "ingest", "2021-12", stamp=stamp)
+    assert [second.name, third.name] == [f"{first.name}-2", f"{first.name}-3"]
+    assert sorted([third, first, second]) == [first, second, third]
 
 
 def test_the_files_table_adds_up_and_names_reasons_escaped() -> None:
