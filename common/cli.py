@@ -6,6 +6,8 @@ import argparse
 import logging
 import re
 import sys
+from collections.abc import Callable
+from typing import NoReturn
 
 from pyspark.sql import SparkSession
 
@@ -105,3 +107,19 @@ def start(args: argparse.Namespace, app_name: str) -> tuple[Settings, SparkSessi
         sys.exit(f"error: {exc}")
     log.info("configuration: %s; lake: %s", ", ".join(settings.sources), settings.lake.root)
     return settings, spark
+
+
+def run_job(
+    args: argparse.Namespace,
+    app_name: str,
+    run: Callable[[SparkSession, Settings, argparse.Namespace], int],
+) -> NoReturn:
+    """A job's ``main`` once its checks before Spark are done: the session, ``run`` (the job's
+    work, which returns the exit code; scripts/demo.py calls it in a session of its own), the
+    session stopped whatever happens, the process ended with the code."""
+    settings, spark = start(args, app_name)
+    try:
+        code = run(spark, settings, args)
+    finally:
+        spark.stop()
+    sys.exit(code)

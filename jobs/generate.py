@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from common.cli import job_parser, month, start
+from common.cli import job_parser, month, run_job
 from common.config import Settings
 from generator.calibration import make_scenario
 from generator.delivery import Request, write_delivery
@@ -91,12 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     for folder in (args.out, args.split_last_month):
         if folder and folder.exists() and any(folder.iterdir()) and not args.overwrite:
             sys.exit(f"error: {folder} is not empty (use --overwrite to replace it)")
-    settings, spark = start(args, "generate")
-    try:
-        code = run(spark, settings, args)
-    finally:
-        spark.stop()
-    sys.exit(code)
+    run_job(args, "generate", run)
 
 
 def run(spark: SparkSession, settings: Settings, args: argparse.Namespace) -> int:

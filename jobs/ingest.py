@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from common.cli import add_delivery_options, job_parser, load_settings, start
+from common.cli import add_delivery_options, job_parser, load_settings, run_job
 from common.config import ConfigError, Settings
 from common.lake import Lake
 from ingestion.pipeline import IngestFailed, ingest_or_explain
@@ -39,12 +39,7 @@ def main(argv: list[str] | None = None) -> None:
         load_suites(expectations)
     except ConfigError as exc:
         sys.exit(f"error: {exc}")
-    settings, spark = start(args, "ingest")
-    try:
-        code = run(spark, settings, args)
-    finally:
-        spark.stop()
-    sys.exit(code)
+    run_job(args, "ingest", run)
 
 
 def run(spark: SparkSession, settings: Settings, args: argparse.Namespace) -> int:

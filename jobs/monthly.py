@@ -27,7 +27,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from common.cli import add_delivery_options, job_parser, load_settings, month, start
+from common.cli import add_delivery_options, job_parser, load_settings, month, run_job
 from common.config import ConfigError, Settings
 from ingestion.quality import load_suites
 from monitoring.pipeline import ALERT_EXIT, exit_code
@@ -95,12 +95,7 @@ def main(argv: list[str] | None = None) -> None:
         load_suites(Path(load_settings(args).ingest.expectations_dir))
     except ConfigError as exc:
         sys.exit(f"error: {exc}")
-    settings, spark = start(args, "monthly")
-    try:
-        code = run(spark, settings, args)
-    finally:
-        spark.stop()
-    sys.exit(code)
+    run_job(args, "monthly", run)
 
 
 def run(spark: SparkSession, settings: Settings, args: argparse.Namespace) -> int:

@@ -23,7 +23,7 @@ import sys
 
 from pyspark.sql import SparkSession
 
-from common.cli import job_parser, month, start
+from common.cli import job_parser, month, run_job
 from common.config import Settings
 from common.lake import Lake
 from features import explain
@@ -69,12 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.explain:
         explain.main(args.explain)
         return
-    settings, spark = start(args, "panel")
-    try:
-        code = run(spark, settings, args)
-    finally:
-        spark.stop()
-    sys.exit(code)
+    run_job(args, "panel", run)
 
 
 def run(spark: SparkSession, settings: Settings, args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from common.cli import job_parser, start
+from common.cli import job_parser, run_job
 from common.config import Settings
 from common.lake import Lake
 from features.catalog import catalog
@@ -37,12 +37,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    settings, spark = start(args, "train")
-    try:
-        code = run(spark, settings, args)
-    finally:
-        spark.stop()
-    sys.exit(code)
+    run_job(args, "train", run)
 
 
 def run(spark: SparkSession, settings: Settings, args: argparse.Namespace) -> int:
