@@ -71,6 +71,12 @@ class SparkSettings(_Section):
         default=False,
         description="drivers start from the class-data archive `make setup` builds (this machine)",
     )
+    compile_huge_methods: bool = Field(
+        default=True,
+        description="the JIT compiles methods of over 8,000 bytes of bytecode "
+        "(-XX:-DontCompileHugeMethods on the driver and executors): Spark's generated code for "
+        "a wide projection is such a method, otherwise interpreted",
+    )
     conf: dict[str, str] = Field(default_factory=dict, description="extra spark.* settings")
 
 

@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from common.config import PROJECT_ROOT, ConfigError, flatten, load_config
+from common.spark import HUGE_METHODS, session_settings
 
 
 def write(path: Path, text: str) -> Path:
@@ -68,3 +69,28 @@ def test_flatten_lists_every_effective_value() -> None:
     assert flat["spark.conf.spark.databricks.delta.snapshotPartitions"] == "2"
     assert flat["tables.panel"] == "panel"
     assert "sources" not in flat
+
+
+def test_the_jit_compiles_huge_methods_on_the_driver_and_executors_unless_told_not_to() -> None:
+    spark = load_config(PROJECT_ROOT / "conf" / "test.yaml").spark
+    wanted = session_settings(spark)
+    # appended to the configuration's own options (test.yaml: the parallel collector)
+    assert wanted["spark.driver.extraJavaOptions"].split()[:2] == [
+        "-XX:+UseParallelGC",
+        HUGE_METHODS,
+    ]
+    assert wanted["spark.executor.extraJavaOptions"] == HUGE_METHODS
+    off = session_settings(spark.model_copy(update={"compile_huge_methods": False}))
+    assert HUGE_METHODS not in off["spark.driver.extraJavaOptions"]
+    assert "spark.executor.extraJavaOptions" not in off
+
+
+def test_the_running_driver_compiles_huge_methods(spark) -> None:
+    """The option reaches the JVM the session runs in (not only its settings)."""
+    management = spark.sparkContext._jvm.java.lang.management.ManagementFactory
+    hotspot = management.getPlatformMXBean(
+        spark.sparkContext._jvm.java.lang.Class.forName(
+            "com.sun.management.HotSpotDiagnosticMXBean"
+        )
+    )
+    assert hotspot.getVMOption("DontCompileHugeMethods").getValue() == "false"
