@@ -151,6 +151,8 @@ def test_bad_lines_are_quarantined_with_their_reason(spark, settings, tmp_path: 
         (308, "quarantined", "periode_debut is in the future"),
     ]
     assert quarantine.where("line_number = 303").first().raw_line.startswith('117;75;"1000')
+    # a record quarantined by a rule keeps its line's text too, exactly
+    assert quarantine.where("line_number = 307").first().raw_line == bad.splitlines()[5]
     bronze = delta_io.read(spark, lake.bronze("cotisation"))
     assert bronze.count() == 300
     assert bronze.agg(F.max("line_number")).first()[0] == 301
@@ -394,6 +396,25 @@ def test_edge_cases_of_a_delivery_are_ingested_and_counted(spark, settings, tmp_
     assert [
         (r.source_file, r.line_number, r.disposition, r.reason) for r in quarantine.collect()
     ] == [("sigfaible_cotisation_202402.csv", 3, "rejected", "expected 9 fields, found 8")]
+
+
+def test_a_wide_files_quarantined_month_keeps_its_lines_text(spark, settings, tmp_path) -> None:
+    """A headcount line is one record per month: a month quarantined by a rule is stored with
+    the text of the line it came from."""
+    header = "compte;siret;rais_soc;ape_ins;dep;eff201811;eff201812;eff201813;base;UR_EMET\n"
+    lines = [
+        "101;10000000000001;a;1234a;75;12;12;13;b;117",
+        "102;10000000000002;b;1234a;75;20;-7;21;b;117",  # a negative headcount
+        "103;10000000000003;c;1234a;75;5;5;5;b;117",
+    ]
+    raw = delivery(tmp_path / "raw", {"sigfaible_effectif_siret.csv": header + "\n".join(lines)})
+    lake = lake_for(tmp_path, settings)
+    run(spark, lake, raw, "2024-01", tmp_path)
+    quarantine = delta_io.read(spark, lake.quarantine).collect()
+    assert [(r.line_number, r.disposition, r.reason, r.raw_line) for r in quarantine] == [
+        (3, "quarantined", "negative or implausible headcount", lines[1])
+    ]
+    assert delta_io.read(spark, lake.bronze("effectif")).count() == 3 * 3 - 1
 
 
 # --- data-quality suites cannot be skipped ---------------------------------------------------
