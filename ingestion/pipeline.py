@@ -129,6 +129,7 @@ class _Source:
     files: list[_File]
     records: DataFrame  # accepted records, persisted
     flagged: DataFrame  # the same with _dq: the data-quality quarantine reason, or null
+    counts: dict[str, tuple[int, int]]  # per file: records kept, records quarantined by a rule
 
 
 def _read(
@@ -180,40 +181,42 @@ def _refuse(f: _File, problems: list[str]) -> None:
 
 def _validate(
     source: str, records: DataFrame, suite: Suite, validator: Validator, today: dt.date
-) -> tuple[list[Outcome], DataFrame]:
-    """great-expectations outcomes; records with ``_dq``, the quarantine reason or null."""
+) -> tuple[list[Outcome], DataFrame, dict[str, tuple[int, int]]]:
+    """great-expectations outcomes; records with ``_dq``, the quarantine reason or null; per
+    file, the records kept and those quarantined."""
     outcomes = validator.validate(source, records, suite)
     rules = [r for r in suite.rules if r.quarantine]
     reasons = [F.when(breaks(r, today), F.lit(r.description)) for r in rules]
     flagged = records.withColumn("_dq", F.coalesce(*reasons, F.lit(None).cast("string")))
-    if rules:  # the predicates must agree with great-expectations' own counts
-        counts = flagged.agg(
-            *[F.sum(breaks(r, today).cast("int")).alias(f"r{i}") for i, r in enumerate(rules)]
-        ).first()
-        for i, rule in enumerate(rules):
-            expected = next(o.unexpected_count for o in outcomes if o.rule is rule)
-            if int(counts[f"r{i}"] or 0) != expected:
-                found = counts[f"r{i}"]
-                raise RuntimeError(
-                    f"{source}: {rule.name}: great-expectations counted {expected} rows, "
-                    f"the quarantine predicate {found}"
-                )
-    return outcomes, flagged
+    # One pass (a row per file): the records kept and quarantined, and the records breaking
+    # each quarantine rule, whose predicate must agree with great-expectations' own count.
+    dq = F.col("_dq").isNotNull()
+    rows = (
+        flagged.groupBy("source_file")
+        .agg(
+            F.sum((~dq).cast("int")).alias("written"),
+            F.sum(dq.cast("int")).alias("dq"),
+            *[F.sum(breaks(r, today).cast("int")).alias(f"r{i}") for i, r in enumerate(rules)],
+        )
+        .collect()
+    )
+    for i, rule in enumerate(rules):
+        expected = next(o.unexpected_count for o in outcomes if o.rule is rule)
+        found = sum(int(row[f"r{i}"] or 0) for row in rows)
+        if found != expected:
+            raise RuntimeError(
+                f"{source}: {rule.name}: great-expectations counted {expected} rows, "
+                f"the quarantine predicate {found}"
+            )
+    counts = {row["source_file"]: (int(row["written"] or 0), int(row["dq"] or 0)) for row in rows}
+    return outcomes, flagged, counts
 
 
 def _account(source: _Source) -> None:
     """Per file: records written and quarantined, lines accepted and quarantined."""
-    dq = F.col("_dq").isNotNull()
-    counts = {
-        r["source_file"]: r
-        for r in source.flagged.groupBy("source_file")
-        .agg(F.sum((~dq).cast("int")).alias("written"), F.sum(dq.cast("int")).alias("dq"))
-        .collect()
-    }
     for f in source.files:
-        r, c = f.report, counts.get(f.raw.name)
-        r.records_written = int(c["written"] or 0) if c else 0
-        r.records_quarantined = int(c["dq"] or 0) if c else 0
+        r = f.report
+        r.records_written, r.records_quarantined = source.counts.get(f.raw.name, (0, 0))
         whole_lines = f.parser.explode is None  # wide files quarantine records, not lines
         r.lines_quarantined = r.lines_rejected + (r.records_quarantined if whole_lines else 0)
         r.lines_accepted = r.lines_read - r.lines_quarantined - r.lines_skipped
@@ -421,8 +424,8 @@ def _validate_sources(run: _Run, kept: list[_File], sources: dict[str, _Source])
         log.info("validating %s", name)
         began = time.monotonic()
         records = _records(group, run.suites[name]).persist(StorageLevel.MEMORY_AND_DISK)
-        outcomes, flagged = _validate(name, records, run.suites[name], validator, run.today)
-        sources[name] = _Source(group, records, flagged)
+        outcomes, flagged, counts = _validate(name, records, run.suites[name], validator, run.today)
+        sources[name] = _Source(group, records, flagged, counts)
         result.timed("validate", began)
         result.timed(f"validate:{name}", began)
         result.outcomes += outcomes
