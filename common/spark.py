@@ -108,7 +108,7 @@ def session_settings(cfg: SparkSettings, app_name: str | None = None) -> dict[st
         # The JVM leaves a method of over 8,000 bytes of bytecode to its interpreter, and the
         # code Spark generates for a projection of many expressions (a parser's typed columns
         # and reasons of rejection) is such a method: at 20k x 72, the debit file's parse went
-        # from 21 s to 5 s once compiled, the ingest from 140 s to 127 s (README "Performance").
+        # from 21 s to 5 s once compiled, the ingest from 136 s to 122 s (README "Performance").
         for options in java.values():
             options.append(HUGE_METHODS)
     if cfg.class_data_sharing and CDS_ARCHIVE.is_file():
