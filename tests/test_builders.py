@@ -171,6 +171,33 @@ def test_debt_follows_the_gap_history_rule(spark) -> None:
     ]
 
 
+def test_debt_holds_each_account_from_its_first_state_to_the_last_month(spark) -> None:
+    """Every month of an account from its first state on, repaid months (zero) included, and
+    each account on its own (the running sums never mix two accounts)."""
+    p = (dt.date(2017, 12, 1), dt.date(2018, 1, 1))
+    states = spark.createDataFrame(
+        [
+            ("D", "T", *p, "1", 1, dt.date(2018, 2, 1), 30.0, 0.0),
+            ("D", "T", *p, "1", 2, dt.date(2018, 3, 1), 0.0, 0.0),  # repaid in March
+            ("E", "U", *p, "1", 1, dt.date(2018, 4, 1), 5.0, 7.0),
+        ],
+        DEBIT,
+    )
+    last = month_index("2018-05")
+    got = S.debt(states, last).orderBy("numero_compte", "month_index").collect()
+    assert [
+        (r.numero_compte, r.month_index - last + 4, r.dette_part_ouvriere, r.nb_ecarts_ouverts)
+        for r in got
+    ] == [
+        ("D", 1, 30.0, 1),
+        ("D", 2, 0.0, 0),
+        ("D", 3, 0.0, 0),
+        ("D", 4, 0.0, 0),
+        ("E", 3, 5.0, 1),
+        ("E", 4, 5.0, 1),
+    ]
+
+
 def test_processing_month_moves_after_the_20th(spark) -> None:
     from parsers.debit import processing_month
 
