@@ -9,7 +9,9 @@ exception: they look ahead (a judgment, the horizon), and are updated on their o
 The earliest month each silver table changes, from the rows in one version and not the
 other (both ways, so a removed row counts as much as an added one; for the monthly tables
 and ``financials``, the months whose fingerprints differ: rows and a sum of row hashes per
-month, so the two versions are scanned, never shuffled whole):
+month, so the two versions are scanned, never shuffled whole; a monthly table's are kept with
+the commit that writes it, so that a run compares those of its two versions without reading
+either):
 - monthly tables (``month_index``): the least month of those rows;
 - ``financials``: the month a changed fiscal year becomes known (``disponible``); when only
   the month the next year takes over changes (``jusqua``, after a new filing), the month
@@ -85,17 +87,48 @@ def judged_companies(old: DataFrame, new: DataFrame) -> DataFrame:
     return difference(old, new).select("siren").distinct()
 
 
+Prints = list[list]  # a monthly table's fingerprints: [month, rows, hash sum], one per month
+
+
+def month_prints(frame: DataFrame) -> Prints:
+    """A monthly table's fingerprints (``fingerprints`` per ``month_index``), small enough to
+    keep with the commit that writes the table (one entry per month, the sum as a string of
+    up to 38 digits): the next run compares them without reading this version again."""
+    rows = fingerprints(frame, MONTH_INDEX).collect()  # one row per month
+    return sorted(([r["m"], int(r["n"]), str(r["h"])] for r in rows), key=lambda p: p[0] or 0)
+
+
+def earliest_of_prints(old: Prints, new: Prints) -> int | None:
+    """The earliest month whose fingerprints differ (changed_months on kept fingerprints;
+    rows without a month are left out, as its join leaves them)."""
+    before = {m: (n, h) for m, n, h in old if m is not None}
+    after = {m: (n, h) for m, n, h in new if m is not None}
+    return min(
+        (m for m in before.keys() | after.keys() if before.get(m) != after.get(m)), default=None
+    )
+
+
 def earliest_changes(
-    old: dict[str, DataFrame], new: dict[str, DataFrame], same: Collection[str] = ()
+    old: dict[str, DataFrame],
+    new: dict[str, DataFrame],
+    same: Collection[str] = (),
+    prints: dict[str, tuple[Prints, Prints]] | None = None,
 ) -> dict[str, int]:
     """Per silver table, the earliest month (index) whose panel rows its change reaches;
     tables that did not change are left out (``judgments``: see judged_companies), and the
-    tables of ``same`` (known unchanged: the same version) are not compared. One small job
-    per table (a union of all of them plans slower than it saves)."""
+    tables of ``same`` (known unchanged: the same version) are not compared. A monthly table
+    with ``prints`` (old and new fingerprints, kept with their commits) is compared from them;
+    the others with one small job each (a union of all of them plans slower than it saves)."""
+    prints = prints or {}
+    found = {
+        name: earliest_of_prints(*prints[name])
+        for name in MONTHLY
+        if name not in same and name in prints
+    }
     candidates = {
         name: changed_months(old[name], new[name], MONTH_INDEX)
         for name in MONTHLY
-        if name not in same
+        if name not in same and name not in prints
     }
     if "financials" not in same:
         candidates["financials"] = financials_months(old["financials"], new["financials"])
@@ -103,5 +136,5 @@ def earliest_changes(
         candidates["establishments"] = establishments_months(
             old["establishments"], new["establishments"], [new[n] for n in REPORTED]
         )
-    least = {name: frame.agg(F.min("m")).first()[0] for name, frame in candidates.items()}
-    return {name: m for name, m in least.items() if m is not None}
+    found |= {name: frame.agg(F.min("m")).first()[0] for name, frame in candidates.items()}
+    return {name: m for name, m in found.items() if m is not None}

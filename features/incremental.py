@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -27,7 +28,7 @@ from common.config import PanelConfig
 from common.lake import Lake
 from common.months import index_column
 from features.catalog import catalog
-from features.changes import earliest_changes, judged_companies
+from features.changes import MONTHLY, Prints, earliest_changes, judged_companies
 from features.compute import PanelSettings
 from features.panel import TARGETS, targets
 from features.silver import MONTH_INDEX
@@ -52,6 +53,7 @@ class Plan:
     reasons: dict[str, str] = field(default_factory=dict)
     judged: DataFrame | None = None
     horizon_from: int | None = None
+    fingerprinted: tuple[str, ...] = ()  # silver tables compared by their kept fingerprints
 
     @property
     def months(self) -> int:
@@ -94,16 +96,24 @@ def plan_changes(
     silver: dict[str, DataFrame],
     s: PanelSettings,
     silver_versions: dict[str, int] | None = None,
+    prints: Callable[[str, int], Prints | None] | None = None,
 ) -> Plan:
     """Compare ``silver`` with the silver tables of the ``previous`` run (a table at the
-    version that run read, ``silver_versions``, has not changed)."""
+    version that run read, ``silver_versions``, has not changed); a monthly table from the
+    fingerprints its two versions keep, when ``prints`` (table, version) finds both."""
     versions = json.loads(previous["silver_versions"])
     same = {n for n, v in (silver_versions or {}).items() if versions.get(n) == v}
     old = {name: delta_io.read(spark, lake.silver(name), versions[name]) for name in silver}
     old_last = months.index(previous["data_last_month"])
     if s.last_index < old_last:
         return Plan("full", s.start_index, s.last_index, {"full": "the data ends earlier"})
-    found = earliest_changes(old, silver, same)
+    kept = {}
+    for name in MONTHLY if prints and silver_versions else ():
+        if name not in same:
+            pair = (prints(name, versions[name]), prints(name, silver_versions[name]))
+            if None not in pair:
+                kept[name] = pair
+    found = earliest_changes(old, silver, same, kept)
     reasons = {name: f"from {months.label(m)}" for name, m in sorted(found.items())}
     if s.last_index > old_last:
         found["new months"] = old_last + 1
@@ -124,7 +134,8 @@ def plan_changes(
             s.last_index - s.horizon_months
         )
     mode = "incremental" if first is not None or companies else "unchanged"
-    return Plan(mode, first, s.last_index, reasons, judged if companies else None, horizon_from)
+    judged = judged if companies else None
+    return Plan(mode, first, s.last_index, reasons, judged, horizon_from, tuple(sorted(kept)))
 
 
 def changed_targets(

@@ -10,9 +10,11 @@ import inspect
 import json
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache
 
+from delta.tables import DeltaTable
+from pyspark import StorageLevel
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -22,6 +24,8 @@ from common.config import PanelConfig
 from common.lake import Lake
 from common.plans import PlanReport, plan_report
 from features import silver as S
+from features.changes import MONTHLY as MONTHLY_CHANGES
+from features.changes import Prints, month_prints
 from features.compute import PanelSettings
 from features.incremental import (
     Plan,
@@ -176,6 +180,30 @@ class Silver:
     last: int  # the last month of the data (index)
     versions: dict[str, int]
     kept: list[str]  # tables whose inputs had not changed: not rewritten
+    prints: dict[str, Prints] = field(default_factory=dict)  # of the monthly tables written
+
+
+def recorded(metadata: str | None) -> dict:
+    """What a silver commit's user metadata records (inputs, fingerprints); empty for another
+    commit's (a restore, an OPTIMIZE)."""
+    try:
+        found = json.loads(metadata or "{}")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def prints_at(spark: SparkSession, path: str, version: int) -> Prints | None:
+    """The fingerprints a monthly silver table's commit ``version`` keeps (None: none kept,
+    a table written before they were, or restored)."""
+    entry = (
+        DeltaTable.forPath(spark, path)
+        .history()
+        .where(F.col("version") == version)
+        .select("userMetadata")
+        .first()
+    )
+    return recorded(entry and entry["userMetadata"]).get("fingerprints")
 
 
 def write_silver(
@@ -194,27 +222,34 @@ def write_silver(
     # before the threads: silver_code parses the project's source, and CPython's parser is
     # not safe to enter from several threads at once
     inputs_of = {
-        name: json.dumps(silver_inputs(name, commits, parameters), sort_keys=True)
+        name: json.loads(json.dumps(silver_inputs(name, commits, parameters)))  # as read back
         for name in S.TABLES
     }
 
-    def one(name: str) -> tuple[int, bool]:  # (version, kept)
+    def one(name: str) -> tuple[int, bool, Prints | None]:  # (version, kept, fingerprints)
         path, began, inputs = lake.silver(name), time.monotonic(), inputs_of[name]
         previous = delta_io.last_commit(spark, path) if delta_io.exists(spark, path) else None
-        if previous and previous[2] == inputs and not rewrite:
+        if previous and recorded(previous[2]).get("silver") == inputs["silver"] and not rewrite:
             log.info("silver/%s kept: its inputs have not changed", name)
-            return previous[0], True
+            return previous[0], True, None
+        table, prints = S.build(name, bronze, lag, last), None
+        if name in MONTHLY_CHANGES:  # fingerprinted as written: the next run compares them
+            table = table.persist(StorageLevel.MEMORY_AND_DISK)
+            prints = month_prints(table)
         # the commit's user metadata as a writer option: a session setting would be shared
         # by the concurrent writes
-        delta_io.write(S.build(name, bronze, lag, last), path, user_metadata=inputs)
+        metadata = json.dumps({**inputs, "fingerprints": prints}, sort_keys=True)
+        delta_io.write(table, path, user_metadata=metadata)
+        table.unpersist()
         log.info("silver/%s written in %.0f s", name, time.monotonic() - began)
-        return delta_io.latest_version(spark, path), False
+        return delta_io.latest_version(spark, path), False, prints
 
     done = dict(zip(S.TABLES, parallel.each(one, S.TABLES, writers), strict=True))
-    versions = {name: version for name, (version, _) in done.items()}
-    kept = [name for name, (_, was_kept) in done.items() if was_kept]
+    versions = {name: version for name, (version, _, _) in done.items()}
+    kept = [name for name, (_, was_kept, _) in done.items() if was_kept]
+    prints = {name: p for name, (_, _, p) in done.items() if p is not None}
     tables = {name: delta_io.read(spark, lake.silver(name), v) for name, v in versions.items()}
-    return Silver(tables, last, versions, kept)
+    return Silver(tables, last, versions, kept, prints)
 
 
 def catalog_changes(spark: SparkSession, path: str) -> list[str]:
@@ -287,8 +322,14 @@ def plan_run(
         hi = min(months.index(span[1]), s.last_index) if span[1] else s.last_index
         return Plan("range", lo, hi, {"range": "--from/--to"})
     if why_full is None:
+
+        def prints(name: str, version: int) -> Prints | None:
+            if version == silver.versions[name] and name in silver.prints:
+                return silver.prints[name]  # written by this run
+            return prints_at(spark, lake.silver(name), version)
+
         try:
-            return plan_changes(spark, lake, previous, silver.tables, s, silver.versions)
+            return plan_changes(spark, lake, previous, silver.tables, s, silver.versions, prints)
         except AnalysisException as exc:  # e.g. the recorded silver version was vacuumed
             why_full = f"the last run's silver tables cannot be read ({type(exc).__name__})"
     return Plan("full", s.start_index, s.last_index, {"full": why_full})

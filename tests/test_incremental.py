@@ -23,17 +23,20 @@ from common.lake import Lake
 from common.maintenance import discover_tables
 from features import silver as S
 from features.catalog import by_name
+from features.changes import MONTHLY as MONTHLY_TABLES
 from features.changes import (
     changed_months,
     earliest_changes,
+    earliest_of_prints,
     establishments_months,
     financials_months,
     judged_companies,
+    month_prints,
 )
 from features.compute import PanelSettings
 from features.incremental import Plan, changed_targets
 from features.panel import gold_schema
-from features.pipeline import SOURCES, run_panel, silver_inputs
+from features.pipeline import SOURCES, prints_at, run_panel, silver_inputs
 from generator.calibration import make_scenario
 from generator.delivery import Request, write_delivery
 from generator.monthly import Split, split_delivery
@@ -169,6 +172,9 @@ def test_the_incremental_panel_equals_a_full_rebuild(spark, batches) -> None:
     assert 1 < second.changes.months < first.changes.months
     assert "new months" in second.changes.reasons and "contributions" in second.changes.reasons
     assert second.target_rows > 0  # the closing horizon (and new judgments) reached back
+    # the monthly tables it rewrote compared by the fingerprints kept with their commits
+    rewritten = {n for n in MONTHLY_TABLES if batches.silver_after[n] != batches.silver_before[n]}
+    assert set(second.changes.fingerprinted) == rewritten != set()
     assert batches.full.changes.reasons == {"full": "the variable catalog changed"}
     incremental = delta_io.read(spark, batches.lake.panel, batches.incremental_version)
     assert_same_panel(incremental, delta_io.read(spark, batches.lake.panel, batches.full.version))
@@ -184,6 +190,14 @@ def test_the_month_rewrites_only_the_silver_tables_whose_sources_it_delivered(ba
     }
     assert rewritten == expected
     assert set(batches.runs[1].silver_kept) == set(S.TABLES) - expected != set()
+
+
+def test_a_monthly_silver_table_keeps_its_fingerprints_with_its_commit(spark, batches) -> None:
+    for name in MONTHLY_TABLES:
+        path = batches.lake.silver(name)
+        version = delta_io.latest_version(spark, path)
+        kept = prints_at(spark, path, version)
+        assert kept == month_prints(delta_io.read(spark, path, version)) and len(kept) > 12
 
 
 def test_a_silver_table_depends_on_its_sources_parameters_and_code(monkeypatch) -> None:
@@ -384,6 +398,10 @@ def test_a_corrected_month_and_a_removed_one_reach_from_the_earliest(spark) -> N
         contributions=[("A", 210, 100.0), ("A", 212, 90.0)],
     )
     assert earliest_changes(old, new) == {"headcount": 205, "contributions": 212}
+    # the same from the fingerprints kept with the tables' commits
+    kept = {n: (month_prints(old[n]), month_prints(new[n])) for n in ("headcount", "contributions")}
+    assert earliest_changes(old, new, prints=kept) == {"headcount": 205, "contributions": 212}
+    assert earliest_of_prints(month_prints(old["headcount"]), []) == 205  # a table emptied
 
 
 def test_a_month_whose_rows_differ_in_any_way_is_found(spark) -> None:
