@@ -23,7 +23,7 @@ from features.compute import (
     sector_names,
     sector_zscores,
 )
-from features.panel import chunks, targets, with_company_data
+from features.panel import chunks, eligible_companies, targets, with_company_data
 
 nan = np.nan
 
@@ -196,6 +196,33 @@ def test_debt_holds_each_account_from_its_first_state_to_the_last_month(spark) -
         ("E", 3, 5.0, 1),
         ("E", 4, 5.0, 1),
     ]
+
+
+def test_the_companies_computed_employ_enough_in_a_month_a_written_row_looks_back_to(
+    spark,
+) -> None:
+    """A full build looks back from the panel's first month, a run from ``emit_from`` from
+    that month; ``lookback_months`` months, the row's own included."""
+    settings = panel_settings(start_index=100, last_index=130)
+    headcount = spark.createDataFrame(
+        [
+            ("11111111100011", 88, 50.0),  # one month before a full build's reach
+            ("22222222200011", 89, 10.0),  # the first month a full build's first row reads
+            ("33333333300011", 110, 9.0),  # never enough
+            ("33333333300029", 110, None),
+            ("44444444400011", 109, 12.0),  # the first month a run from 120 reads
+            ("55555555500011", 131, 12.0),  # after the data's last month
+        ],
+        "siret string, month_index int, effectif double",
+    )
+
+    def companies(emit_from: int | None) -> list[str]:
+        found = eligible_companies(headcount, replace(settings, emit_from=emit_from))
+        return sorted(r["siren"] for r in found.collect())
+
+    assert companies(None) == ["222222222", "444444444"]
+    assert companies(120) == ["444444444"]
+    assert companies(121) == []
 
 
 def test_processing_month_moves_after_the_20th(spark) -> None:

@@ -99,28 +99,26 @@ def test_the_panel_holds_exactly_the_population(spark, world) -> None:
 
 
 def test_the_computation_leaves_out_companies_that_never_employ_enough(spark, world) -> None:
-    """The base frame holds the companies with an establishment employing at least
-    ``min_employees`` in a month a written row looks back to (derived again here), and no
-    other: the others have no row in the population (the test above sees the same rows)."""
+    """The base frame of the last 13 months holds the companies with an establishment
+    employing at least ``min_employees`` in a month a written row looks back to (derived
+    again here), and no other: the others have no row in the population (the test above sees
+    the same rows). The rule's bounds: tests/test_builders.py."""
     cfg, lake = world.settings.panel, world.lake
     silver = {n: delta_io.read(spark, lake.silver(n)) for n in S.TABLES}
-    last = S.last_month(read_bronze(spark, lake)["effectif"])
+    last = S.last_month(delta_io.read(spark, lake.bronze("effectif")))
+    settings = dataclasses.replace(panel_settings(cfg, last), emit_from=last - 12)
     siren = F.substring("siret", 1, 9).alias("siren")
-    for first in (None, last - 12):  # a full build, the last 13 months
-        settings = dataclasses.replace(panel_settings(cfg, last), emit_from=first)
-        earliest = (first or months.index(cfg.start)) - cfg.lookback_months + 1
-        eligible = (
-            silver["headcount"]
-            .where(F.col("effectif") >= cfg.min_employees)
-            .where(F.col("month_index").between(earliest, last))
-            .select(siren)
-            .distinct()
-        )
-        everyone = silver["contributions"].select(siren).union(silver["headcount"].select(siren))
-        others = everyone.distinct().exceptAll(eligible)
-        assert others.count() > 20  # the world has such companies
-        held = base_frame(silver, settings).select("siren").distinct()
-        assert held.exceptAll(eligible).isEmpty() and eligible.exceptAll(held).isEmpty()
+    eligible = (
+        silver["headcount"]
+        .where(F.col("effectif") >= cfg.min_employees)
+        .where(F.col("month_index").between(last - 12 - cfg.lookback_months + 1, last))
+        .select(siren)
+        .distinct()
+    )
+    others = silver["headcount"].select(siren).distinct().exceptAll(eligible)
+    assert others.count() > 20  # the world has such companies
+    held = base_frame(silver, settings).select("siren").distinct()
+    assert held.exceptAll(eligible).isEmpty() and eligible.exceptAll(held).isEmpty()
 
 
 def test_no_variable_is_constant_or_a_copy(spark, world) -> None:
