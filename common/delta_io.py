@@ -11,6 +11,7 @@ from delta import exceptions as delta_errors
 from delta.tables import DeltaTable
 from py4j.protocol import Py4JError
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,13 @@ def last_commit(spark: SparkSession, path: str) -> tuple[int, str, str | None]:
     ``commit_version`` when the metadata is not needed)."""
     row = DeltaTable.forPath(spark, path).history(1).head()
     return row["version"], row["timestamp"].isoformat(), row["userMetadata"]
+
+
+def user_metadata(spark: SparkSession, path: str, version: int) -> str | None:
+    """The user metadata of the table's commit ``version`` (None: none, or no such commit)."""
+    history = DeltaTable.forPath(spark, path).history()
+    entry = history.where(F.col("version") == version).select("userMetadata").first()
+    return entry["userMetadata"] if entry else None
 
 
 def restore(spark: SparkSession, path: str, version: int) -> None:

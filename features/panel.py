@@ -57,12 +57,11 @@ from features.compute import (
     state_columns,
 )
 from features.series import MONTHLY_TABLES, columns_of, series_of
-from features.silver import MONTH_INDEX, SECTIONS
+from features.silver import COMBINE, MONTH_INDEX, SECTIONS
 
 KEYS = ("siren", "siret", MONTH_INDEX)
 # silver table -> its series columns (features/series.py); the company headcount joins apart
 MONTHLY = {t: columns_of(t) for t in MONTHLY_TABLES if t != "company_headcount"}
-COMBINE = {"sum": F.sum, "max": F.max}  # how a series combines the records of a month
 
 
 def monthly_sources(

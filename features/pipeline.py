@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass, field, replace
 from functools import cache
 
-from delta.tables import DeltaTable
 from pyspark import StorageLevel
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
@@ -196,14 +195,7 @@ def recorded(metadata: str | None) -> dict:
 def prints_at(spark: SparkSession, path: str, version: int) -> Prints | None:
     """The fingerprints a monthly silver table's commit ``version`` keeps (None: none kept,
     a table written before they were, or restored)."""
-    entry = (
-        DeltaTable.forPath(spark, path)
-        .history()
-        .where(F.col("version") == version)
-        .select("userMetadata")
-        .first()
-    )
-    return recorded(entry and entry["userMetadata"]).get("fingerprints")
+    return recorded(delta_io.user_metadata(spark, path, version)).get("fingerprints")
 
 
 def write_silver(

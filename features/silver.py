@@ -30,11 +30,13 @@ CCSF_HOLDS_MONTHS = 24
 SECTIONS = "ABCDEFGHIJKLMNOPQRSTU"
 
 
+COMBINE = {"sum": F.sum, "max": F.max}  # how a series combines the records of a month
+
+
 def combined(table: str) -> list[Column]:
     """Aggregates combining the records of one month into each series of ``table``, as the
     series declare (features/series.py: sum, or max for flags and lengths)."""
-    how = {"sum": F.sum, "max": F.max}
-    return [how[s.combine](s.name).alias(s.name) for s in series_of(table)]
+    return [COMBINE[s.combine](s.name).alias(s.name) for s in series_of(table)]
 
 
 def _months_between(first: Column, last: Column) -> Column:
