@@ -116,11 +116,17 @@ def _decoded(text: Column, valid: Column, value: Column, column: str, expected: 
 def urssaf_date(text: Column, column: str) -> Decoded:
     """``YYYMMDD`` with YYY = year - 1900: ``1180130`` is 2018-01-30, ``990401`` 1999-04-01."""
     number = F.when(text.rlike(r"^\d{5,7}$"), text.try_cast("int"))
-    iso = F.format_string(
-        "%04d%02d%02d", F.floor(number / 10000) + 1900, F.floor(number / 100) % 100, number % 100
-    )
-    value = F.try_to_date(iso, "yyyyMMdd")
+    year, month, day = F.floor(number / 10000) + 1900, F.floor(number / 100) % 100, number % 100
+    value = calendar_date(year.cast("int"), month.cast("int"), day.cast("int"))
     return _decoded(text, value.isNotNull(), value, column, "not an URSSAF date (YYYMMDD)")
+
+
+def calendar_date(year: Column, month: Column, day: Column) -> Column:
+    """The date of a year, month and day given as numbers; null when there is no such day
+    (month 13, 31 April, 29 February of a common year). Arithmetic on numbers: formatting
+    them as text to parse it again took a third of the debit file's parse."""
+    first = F.when(month.between(1, 12), F.make_date(year, month, F.lit(1)))
+    return F.when(day.between(1, F.dayofmonth(F.last_day(first))), F.date_add(first, day - 1))
 
 
 def plain_date(text: Column, column: str, pattern: str, shape: str) -> Decoded:

@@ -36,9 +36,9 @@ KEYS = (
 
 
 def processing_month(processed: F.Column) -> F.Column:
-    """A state counts from the month of its processing date, the next one after the 20th."""
-    month = F.trunc(processed, "month")
-    return F.when(F.dayofmonth(processed) > 20, F.add_months(month, 1)).otherwise(month)
+    """A state counts from the month of its processing date, the next one after the 20th:
+    the month after that of the date 20 days earlier (the date read once)."""
+    return F.add_months(F.trunc(F.date_sub(processed, 20), "month"), 1)
 
 
 def parse(lines: DataFrame, f: Fields) -> DataFrame:

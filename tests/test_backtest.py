@@ -197,8 +197,6 @@ class Backtested:
     (two cut-offs end to end: tables, MLflow runs, plots)."""
 
     def __init__(self, spark, world, root):
-        from pyspark.sql import functions as F
-
         from training.backtest import run
 
         panel = delta_io.read(spark, world.lake.panel)
@@ -224,27 +222,21 @@ class Backtested:
         self.early = run(spark, self.early_settings, FIRST_CUTOFF, FIRST_CUTOFF)
 
         # later judgments: companies never in proceedings get a first opening in 2019-03,
-        # after the first cut-off and within both cut-offs' outcome windows
+        # after the first cut-off and within both cut-offs' outcome windows; set on another
+        # shallow clone (its deletion vectors: only the changed rows are written)
         judged = months.index("2019-03")
-        fresh = F.col("date_premiere_ouverture").isNull() & (F.xxhash64("siren") % 7 == 0)
-        m = F.col("month_index")
-        later = panel.select(
-            *[
-                c
-                for c in panel.columns
-                if c not in ("cible", "signal_fort", "date_premiere_ouverture")
-            ],
-            F.when(fresh, ((m + 1 <= judged) & (judged <= m + 18)).cast("int"))
-            .otherwise(F.col("cible"))
-            .alias("cible"),
-            F.when(fresh, m >= judged).otherwise(F.col("signal_fort")).alias("signal_fort"),
-            F.when(fresh, F.lit("2019-03-01").cast("date"))
-            .otherwise(F.col("date_premiere_ouverture"))
-            .alias("date_premiere_ouverture"),
-        ).select(*panel.columns)
-        self.settings = _lake(base, root / "late")
-        delta_io.write(later, f"{root}/late/lake/gold/panel", partition_by=("periode",))
+        fresh = "date_premiere_ouverture IS NULL AND xxhash64(siren) % 7 = 0"
         self.newly_failed = panel.where(fresh).select("siren").distinct().count()
+        self.settings = _lake(base, root / "late")
+        late = f"{root}/late/lake/gold/panel"
+        spark.sql(f"CREATE TABLE delta.`{late}` SHALLOW CLONE delta.`{world.lake.panel}`")
+        spark.sql(
+            f"UPDATE delta.`{late}` SET "
+            f"cible = CAST(month_index + 1 <= {judged} AND {judged} <= month_index + 18 AS INT), "
+            f"signal_fort = month_index >= {judged}, "
+            "date_premiere_ouverture = DATE'2019-03-01' "
+            f"WHERE {fresh}"
+        )
         self.late = run(spark, self.settings, FIRST_CUTOFF, SECOND_CUTOFF, every=3)
 
 

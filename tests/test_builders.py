@@ -228,9 +228,24 @@ def test_the_companies_computed_employ_enough_in_a_month_a_written_row_looks_bac
 def test_processing_month_moves_after_the_20th(spark) -> None:
     from parsers.debit import processing_month
 
-    frame = spark.createDataFrame([(dt.date(2018, 3, 20),), (dt.date(2018, 3, 21),)], "d date")
+    days = [
+        (2018, 3, 20),
+        (2018, 3, 21),
+        (2018, 3, 1),
+        (2018, 2, 28),
+        (2020, 2, 20),
+        (2018, 12, 31),
+    ]
+    frame = spark.createDataFrame([(dt.date(*d),) for d in days], "d date")
     got = [r.m for r in frame.select(processing_month(F.col("d")).alias("m")).collect()]
-    assert got == [dt.date(2018, 3, 1), dt.date(2018, 4, 1)]
+    assert got == [
+        dt.date(2018, 3, 1),
+        dt.date(2018, 4, 1),
+        dt.date(2018, 3, 1),
+        dt.date(2018, 3, 1),
+        dt.date(2020, 2, 1),
+        dt.date(2019, 1, 1),
+    ]
 
 
 def test_contributions_spread_over_their_months(spark) -> None:

@@ -29,12 +29,17 @@ def decode(spark, decoder, values: list[str | None]) -> list:
 
 
 def test_urssaf_dates(spark) -> None:
-    got = decode(spark, common.urssaf_date, ["1180130", "990401", "1181345", "12a", None])
+    texts = ["1180130", "990401", "1200229", "1181231", "1181345", "1180431", "1190229"]
+    got = decode(spark, common.urssaf_date, [*texts, "1180100", "1180001", "12a", None])
+    bad = (None, "s: not an URSSAF date (YYYMMDD)")
     assert got == [
         (dt.date(2018, 1, 30), None),
         (dt.date(1999, 4, 1), None),
-        (None, "s: not an URSSAF date (YYYMMDD)"),  # month 13
-        (None, "s: not an URSSAF date (YYYMMDD)"),
+        (dt.date(2020, 2, 29), None),  # a leap year
+        (dt.date(2018, 12, 31), None),
+        *[bad] * 3,  # month 13, 31 April, 29 February of a common year
+        *[bad] * 2,  # day 0, month 0
+        bad,
         (None, None),  # empty: no value, no error
     ]
 
