@@ -44,6 +44,20 @@ def test_urssaf_dates(spark) -> None:
     ]
 
 
+def test_procol_dates(spark) -> None:
+    texts = ["26MAY2014", "01jan2020", "29FEB2020", "29FEB2019", "31APR2014", "26XYZ2014"]
+    got = decode(spark, common.procol_date, [*texts, "2014-05-26", None])
+    bad = (None, "s: not a date (DDMONYYYY)")
+    assert got == [
+        (dt.date(2014, 5, 26), None),
+        (dt.date(2020, 1, 1), None),  # any case
+        (dt.date(2020, 2, 29), None),
+        *[bad] * 3,  # a common year's 29 February, 31 April, an unknown month
+        bad,
+        (None, None),
+    ]
+
+
 def test_urssaf_periods(spark) -> None:
     frame = spark.createDataFrame(
         [
