@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -158,16 +159,32 @@ class Outcome:
 
 
 class Validator:
-    """One great-expectations file context per run, under the run's output folder."""
+    """One great-expectations file context per run, under the run's output folder, with a
+    validation definition for each of the run's sources.
 
-    def __init__(self, run_dir: Path, today: dt.date):
+    ``validate`` may be called from several threads: the validations themselves run one at a
+    time (great-expectations 1.24 is not thread-safe: its configuration is read again during
+    a run through a YAML parser it shares), while the callers' own Spark work goes on beside
+    them."""
+
+    def __init__(self, run_dir: Path, today: dt.date, suites: dict[str, Suite]):
         run_dir.mkdir(parents=True, exist_ok=True)
         self.context = gx.get_context(mode="file", project_root_dir=str(run_dir))
         self.context.variables.progress_bars = {"globally": False, "metric_calculations": False}
         self.datasource = self.context.data_sources.add_or_update_spark(name="bronze")
         self.today = today
+        self.suites = suites
+        self._definitions = {name: self._definition(name, suite) for name, suite in suites.items()}
+        self._running = threading.Lock()
 
-    def validate(self, source: str, frame: DataFrame, suite: Suite) -> list[Outcome]:
+    def validate(self, source: str, frame: DataFrame) -> list[Outcome]:
+        with self._running:
+            result = self._definitions[source].run(
+                batch_parameters={"dataframe": frame}, result_format=RESULT_FORMAT
+            )
+        return self._outcomes(source, self.suites[source], result)
+
+    def _definition(self, source: str, suite: Suite) -> gx.ValidationDefinition:
         asset = self.datasource.add_dataframe_asset(name=source)
         batch = asset.add_batch_definition_whole_dataframe(f"{source}-batch")
         gx_suite = self.context.suites.add_or_update(gx.ExpectationSuite(name=source))
@@ -184,10 +201,12 @@ class Validator:
                     meta={"rule": number, "severity": rule.severity, "quarantine": rule.quarantine},
                 )
             )
-        definition = self.context.validation_definitions.add_or_update(
+        return self.context.validation_definitions.add_or_update(
             gx.ValidationDefinition(name=source, data=batch, suite=gx_suite)
         )
-        result = definition.run(batch_parameters={"dataframe": frame}, result_format=RESULT_FORMAT)
+
+    @staticmethod
+    def _outcomes(source: str, suite: Suite, result) -> list[Outcome]:
         outcomes = []
         by_rule = {r.expectation_config.meta["rule"]: r for r in result.results}
         for number, rule in enumerate(suite.rules):

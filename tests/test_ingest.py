@@ -299,6 +299,34 @@ def test_a_failed_error_rule_rejects_the_batch(spark, settings, tmp_path: Path) 
     assert [(r.status, r.committed, r.lines_accepted) for r in runs] == [("ingested", True, 100)]
 
 
+def test_sources_validated_at_once_each_get_their_own_counts(spark, tmp_path: Path) -> None:
+    """great-expectations run from several threads (as ingest validates two sources at a
+    time): each source's outcomes are counted on its own records."""
+    from ingestion.quality import Rule, Suite, Validator
+
+    def suite(source: str) -> Suite:
+        rule = Rule(
+            expect="column_values_to_be_between",
+            kwargs={"column": "x", "min_value": 0},
+            severity="warn",
+            description="x is not negative",
+        )
+        return Suite(source=source, rules=[rule])
+
+    # source i: 10 + i rows, i of them negative
+    frames = {
+        f"s{i}": spark.createDataFrame([(-1 if r < i else r,) for r in range(10 + i)], "x int")
+        for i in range(6)
+    }
+    validator = Validator(tmp_path / "gx", dt.date(2024, 1, 31), {n: suite(n) for n in frames})
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        validated = list(pool.map(lambda n: validator.validate(n, frames[n]), frames))
+    got = [
+        [(o.source, o.element_count, o.unexpected_count, o.success) for o in v] for v in validated
+    ]
+    assert got == [[(f"s{i}", 10 + i, i, i == 0)] for i in range(6)]
+
+
 # --- edge cases of a delivery that ingest ------------------------------------------------------
 
 
