@@ -431,8 +431,9 @@ def _validate_sources(run: _Run, kept: list[_File], sources: dict[str, _Source])
         outcomes, flagged, counts = _validate(name, records, run.suites[name], validator, run.today)
         return _Source(group, records, flagged, counts), outcomes, time.monotonic() - began
 
-    # two sources at a time: a small source's validation is mostly great-expectations' and
-    # Spark's planning on the driver, with the cores idle (20k x 72: ~0.9 of 2 cores busy)
+    # two sources at a time: one's records cached and its quarantine counted beside the other's
+    # great-expectations run (README "Performance": the tests' small batches validate ~15%
+    # sooner; at 20k x 72 both cores are already busy)
     for name, (source, outcomes, seconds) in zip(
         names, parallel.each(validate, names, VALIDATED_AT_ONCE), strict=True
     ):
