@@ -425,11 +425,11 @@ def _validate_sources(run: _Run, kept: list[_File], sources: dict[str, _Source])
     def validate(name: str) -> tuple[_Source, list[Outcome], float]:
         group = [f for f in kept if f.raw.source == name]
         log.info("validating %s", name)
-        began = time.monotonic()
+        started = time.monotonic()
         records = _records(group, run.suites[name]).persist(StorageLevel.MEMORY_AND_DISK)
         records.count()  # cached here, beside another source's great-expectations run
         outcomes, flagged, counts = _validate(name, records, run.suites[name], validator, run.today)
-        return _Source(group, records, flagged, counts), outcomes, time.monotonic() - began
+        return _Source(group, records, flagged, counts), outcomes, time.monotonic() - started
 
     # two sources at a time: one's records cached and its quarantine counted beside the other's
     # great-expectations run (README "Performance": the tests' small batches validate ~15%

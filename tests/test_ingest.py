@@ -21,7 +21,7 @@ from common.config import PROJECT_ROOT, ConfigError
 from common.lake import Lake
 from ingestion.current import current_records
 from ingestion.pipeline import BatchRejected, ingest_batch
-from ingestion.quality import load_suites
+from ingestion.quality import Rule, Suite, Validator, load_suites
 
 EXPECTATIONS = PROJECT_ROOT / "expectations"
 TODAY = dt.date(2026, 11, 26)
@@ -302,7 +302,6 @@ def test_a_failed_error_rule_rejects_the_batch(spark, settings, tmp_path: Path) 
 def test_sources_validated_at_once_each_get_their_own_counts(spark, tmp_path: Path) -> None:
     """great-expectations run from several threads (as ingest validates two sources at a
     time): each source's outcomes are counted on its own records."""
-    from ingestion.quality import Rule, Suite, Validator
 
     def suite(source: str) -> Suite:
         rule = Rule(
