@@ -41,9 +41,17 @@ from ingestion.current import current_records
 from parsers.registry import PARSERS
 
 log = logging.getLogger(__name__)
-# deletion vectors: a MERGE of a few rows' targets rewrites those rows, not their files
-# (a writer option on a new table or a full rewrite sets the table property)
-PANEL_PROPERTIES = {"delta.enableDeletionVectors": "true"}
+# Table properties, set by a writer option on a new table or a full rewrite:
+# - deletion vectors: a MERGE of a few rows' targets rewrites those rows, not their files;
+# - statistics of ``month_index`` alone (Delta's default: the first 32 columns, keys and
+#   variables). The reads filter on the partition (``periode``) or on ``month_index`` (the
+#   rows a training may learn from); computing the others' minimum, maximum and nulls in
+#   every write was 15% of writing the 6000 x 84 panel again (33.7 s -> 28.4 s; README,
+#   "Performance").
+PANEL_PROPERTIES = {
+    "delta.enableDeletionVectors": "true",
+    "delta.dataSkippingStatsColumns": "month_index",
+}
 SOURCES = (
     "cotisation",
     "debit",

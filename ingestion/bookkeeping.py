@@ -133,12 +133,21 @@ def write_dq(spark, path: str, batch_id: str, outcomes: list[Outcome], at: dt.da
     replace_batch(spark.createDataFrame(rows, DQ_SCHEMA), path, batch_id)
 
 
+# A bronze table's files record their number of rows only, no column statistics (Delta's
+# default: minimum, maximum and nulls of the first 32 columns, computed in every write). Its
+# reads take whole batches (the partition) or the whole table, which statistics do not
+# narrow; the 20k x 72 ingest's bronze writes took 30 s with them, 23 s without.
+BRONZE_PROPERTIES = {"delta.dataSkippingNumIndexedCols": "0"}
+
+
 def replace_batch(frame: DataFrame, path: str, batch_id: str, partitioned: bool = False) -> None:
-    """Replace the batch's rows of a table (idempotent), creating the table if needed."""
+    """Replace the batch's rows of a table (idempotent), creating the table if needed;
+    ``partitioned``: a bronze table (partitioned by batch, ``BRONZE_PROPERTIES``)."""
     spark = frame.sparkSession
     by = ["batch_id"] if partitioned else []
     if not delta_io.exists(spark, path):
-        delta_io.write(frame, path, mode="overwrite", partition_by=by)
+        properties = BRONZE_PROPERTIES if partitioned else None
+        delta_io.write(frame, path, mode="overwrite", partition_by=by, properties=properties)
     else:
         delta_io.write(frame, path, mode="overwrite", replace_where=f"batch_id = '{batch_id}'")
 

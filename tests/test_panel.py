@@ -284,6 +284,25 @@ def test_variables_carry_their_description_as_column_comment(spark, world) -> No
     assert [f.name for f in table.fields] == [f.name for f in gold_schema().fields]
 
 
+def test_tables_keep_only_the_statistics_their_reads_use(world) -> None:
+    """A bronze file records its number of rows alone; a panel file the range of
+    ``month_index`` too, which the trainings' reads skip files by (read without Spark)."""
+    from deltalake import DeltaTable
+
+    def statistics(path: str) -> tuple[set[str], int]:
+        actions = DeltaTable(path).get_add_actions(flatten=True)
+        names = actions.column_names
+        kinds = ("min.", "max.", "null_count.")
+        columns = {n.split(".", 1)[1] for n in names if n.startswith(kinds)}
+        return columns, sum(actions.column("num_records").to_pylist())
+
+    for source in ("cotisation", "effectif", "sirene"):
+        columns, rows = statistics(world.lake.bronze(source))
+        assert columns == set() and rows > 0, source
+    columns, rows = statistics(world.lake.panel)
+    assert columns == {"month_index"} and rows > 0
+
+
 def test_a_range_rebuild_refuses_a_changed_catalog(spark, settings, tmp_path) -> None:
     lake = Lake(str(tmp_path / "lake"), settings.tables)
     stale_panel(spark, lake.panel)
