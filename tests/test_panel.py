@@ -8,6 +8,7 @@ from functools import reduce
 
 import numpy as np
 import pytest
+from deltalake import DeltaTable
 from frames import assert_same_panel, stale_panel
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, StringType, StructField, StructType
@@ -287,7 +288,6 @@ def test_variables_carry_their_description_as_column_comment(spark, world) -> No
 def test_tables_keep_only_the_statistics_their_reads_use(world) -> None:
     """A bronze file records its number of rows alone; a panel file the range of
     ``month_index`` too, which the trainings' reads skip files by (read without Spark)."""
-    from deltalake import DeltaTable
 
     def statistics(path: str) -> tuple[set[str], int]:
         actions = DeltaTable(path).get_add_actions(flatten=True)
