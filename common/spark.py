@@ -123,7 +123,7 @@ def cds_options(archive: Path, dump: bool = False) -> str:
     """JVM options of a driver that starts from the class-data archive ``archive`` (or, with
     ``dump``, writes it when it exits): the JVM then maps ~15,000 classes of Spark, Hadoop and
     Scala instead of reading, parsing and verifying them, ~3.5 s less per start (measured,
-    README "Performance"). A stale archive (another JDK or pyspark) is ignored by the JVM,
+    docs/performance-log.md). A stale archive (another JDK or pyspark) is ignored by the JVM,
     silently: the driver starts as without it. Logging as ``conf/spark/log4j2.properties``
     says, named here since the driver's Spark configuration folder must be empty."""
     share = f"-XX:ArchiveClassesAtExit={archive}" if dump else f"-XX:SharedArchiveFile={archive}"

@@ -46,8 +46,8 @@ log = logging.getLogger(__name__)
 # - statistics of ``month_index`` alone (Delta's default: the first 32 columns, keys and
 #   variables). The reads filter on the partition (``periode``) or on ``month_index`` (the
 #   rows a training may learn from); computing the others' minimum, maximum and nulls in
-#   every write was 15% of writing the 6000 x 84 panel again (33.7 s -> 28.4 s; README,
-#   "Performance").
+#   every write was 15% of writing the 6000 x 84 panel again (33.7 s -> 28.4 s;
+#   docs/performance-log.md).
 PANEL_PROPERTIES = {
     "delta.enableDeletionVectors": "true",
     "delta.dataSkippingStatsColumns": "month_index",

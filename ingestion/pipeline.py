@@ -432,7 +432,7 @@ def _validate_sources(run: _Run, kept: list[_File], sources: dict[str, _Source])
         return _Source(group, records, flagged, counts), outcomes, time.monotonic() - started
 
     # two sources at a time: one's records cached and its quarantine counted beside the other's
-    # great-expectations run (README "Performance": the tests' small batches validate ~15%
+    # great-expectations run (docs/performance-log.md: the tests' small batches validate ~15%
     # sooner; at 20k x 72 both cores are already busy)
     for name, (source, outcomes, seconds) in zip(
         names, parallel.each(validate, names, VALIDATED_AT_ONCE), strict=True

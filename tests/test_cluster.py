@@ -112,7 +112,7 @@ def cluster_conf(cluster, tmp_path_factory) -> Path:
         '    spark.network.timeout: "60s"\n'
         '    spark.executor.heartbeatInterval: "10s"\n'
         # Executors here live for one short job on tiny data, beside the driver on 2 cores:
-        # half of their CPU went to the C2 JIT compiler (README "Performance")
+        # half of their CPU went to the C2 JIT compiler (docs/performance-log.md)
         '    spark.executor.extraJavaOptions: "-XX:TieredStopAtLevel=1"\n'
     )
     return conf
