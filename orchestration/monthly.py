@@ -25,7 +25,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from common import delta_io, months
+from common import delta_io, months, parallel
 from common.config import Settings
 from common.lake import Lake
 from common.maintenance import discover_tables
@@ -232,19 +232,20 @@ def table_versions(spark: SparkSession, paths: list[str]) -> dict[str, int | Non
     }
 
 
+# tables restored at a time: a RESTORE is mostly the driver's Delta bookkeeping (a few short
+# jobs, ~3-4 s a table whatever its size), so a failed panel step's silver tables go back
+# side by side (common.parallel: on a failure those not begun are left, as one by one)
+RESTORED_AT_ONCE = 3
+
+
 def restore(spark: SparkSession, before: dict[str, int | None]) -> tuple[dict[str, int], list[str]]:
     """Tables whose version moved since ``before`` back to it; returns those restored (path ->
     version) and the tables created since (left: there is no earlier version to go back to)."""
     now = table_versions(spark, list(before))
-    restored, created = {}, []
-    for path, version in before.items():
-        if version is None:
-            if now[path] is not None:
-                created.append(path)
-        elif now[path] != version:
-            delta_io.restore(spark, path, version)
-            restored[path] = version
-    return restored, created
+    moved = {p: v for p, v in before.items() if v is not None and now[p] != v}
+    created = [p for p, v in before.items() if v is None and now[p] is not None]
+    parallel.each(lambda p: delta_io.restore(spark, p, moved[p]), list(moved), RESTORED_AT_ONCE)
+    return moved, created
 
 
 def done_steps(spark: SparkSession, lake: Lake, batch: str) -> dict[str, dict]:
