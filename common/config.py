@@ -114,6 +114,13 @@ class PanelConfig(_Section):
     public_legal_prefixes: list[str] = Field(default_factory=lambda: ["4", "7"])
     partitions: int = 8
     silver_writers: int = Field(3, ge=1, description="silver tables written at once")
+    writer: Literal["arrow", "spark"] = Field(
+        "arrow",
+        description="who writes the panel's files: arrow, the Python workers that compute "
+        "the rows (pyarrow; a file per month and partition; the lake on a local or shared "
+        "file system); spark, Spark's Delta writer (a file per month after a shuffle; any "
+        "file system Hadoop reads)",
+    )
 
 
 class BalanceSettings(_Section):
@@ -297,6 +304,14 @@ def load_config(path: str | Path | None = None, *, lake: str | None = None) -> S
         raise ConfigError(_format_errors(exc, files)) from None
     tracking_uri = os.environ.get("MLFLOW_TRACKING_URI") or settings.mlflow.tracking_uri
     root = resolve_path(lake, Path.cwd()) if lake else resolve_path(settings.lake.root)
+    if settings.panel.writer == "arrow":
+        from common.parquet_files import UnsupportedLocation, local_folder
+
+        try:
+            local_folder(root)
+        except UnsupportedLocation as exc:
+            read = ", ".join(str(f) for f in files)
+            raise ConfigError(f"invalid configuration (read from {read}): {exc}") from None
     return settings.model_copy(
         update={
             "lake": LakeSettings(root=root),

@@ -261,6 +261,14 @@ def compute_chunk(
 ) -> pd.DataFrame:
     """The panel rows of a chunk: keys, description, variables (population only); the
     targets are added in Spark (features/panel.targets), where label updates reuse them."""
+    return pd.DataFrame(chunk_columns(chunk, variables, s, stats))
+
+
+def chunk_columns(
+    chunk: pd.DataFrame, variables: tuple[Variable, ...], s: PanelSettings, stats: pd.DataFrame
+) -> dict[str, np.ndarray]:
+    """``compute_chunk``'s columns, before they are gathered into a frame (a copy of them
+    all: the Python workers that write the panel themselves go without it)."""
     chunk = without_state_rows(chunk)
     cols, months = compute_series(chunk, variables, written(chunk["month_index"].to_numpy(), s))
     keep = population(chunk, cols, months, s)
@@ -271,7 +279,7 @@ def compute_chunk(
     kept.update(sector_zscores(rows, kept, variables, stats))
     out = {k: rows[k].to_numpy() for k in (*KEYS, *DESCRIPTIVE, "mois_premiere_ouverture")}
     out.update({v.name: kept[v.name] for v in variables})
-    return pd.DataFrame(out)
+    return out
 
 
 def sector_names(variables: tuple[Variable, ...]) -> list[str]:

@@ -69,7 +69,7 @@ class Plan:
 
 def settings_key(cfg: PanelConfig) -> str:
     """What the panel's content depends on besides the data: its settings and catalog."""
-    content = cfg.model_dump(exclude={"partitions", "silver_writers"})
+    content = cfg.model_dump(exclude={"partitions", "silver_writers", "writer"})
     variables = [(v.name, v.builder, list(v.inputs), list(v.args)) for v in catalog()]
     text = json.dumps([content, variables], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

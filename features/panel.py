@@ -17,7 +17,12 @@ How the plan stays small and shuffles few times:
    month comes from a narrow pass over the months before it, as one more row per
    establishment in the same union (``history_states``), so nothing wide is joined; the
    fiscal year (79 of the catalog's columns) is joined to the rows it writes only, as no
-   window reads it (``fiscal_rows_from``).
+   window reads it (``fiscal_rows_from``);
+5. the same pass writes the rows itself (``panel_files``, ``panel.writer: arrow``): each task
+   writes a Parquet file per month with pyarrow and returns the files' descriptions, which
+   the driver commits to the Delta table (common/parquet_files.py); the rows never come back
+   to Spark. ``panel_rows`` gives the same rows as a DataFrame (``panel.writer: spark``:
+   Spark's Delta writer, for a lake that only Hadoop's file systems reach).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import reduce
 
+import numpy as np
 import pandas as pd
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame
@@ -40,12 +46,14 @@ from pyspark.sql.types import (
     StructType,
 )
 
-from common.months import first_day_column, index_column
+from common.months import ORIGIN_YEAR, first_day_column, index_column
+from common.parquet_files import FILES_SCHEMA, PartitionedFiles
 from features.catalog import Variable, catalog
 from features.compute import (
     DESCRIPTIVE,
     STATE_ROW,
     PanelSettings,
+    chunk_columns,
     compute_chunk,
     history_state,
     reach,
@@ -336,13 +344,64 @@ def panel_rows(base: DataFrame, stats: pd.DataFrame, s: PanelSettings) -> DataFr
     return rows.withColumns(derived).to(gold_schema())
 
 
+def target_columns(
+    month: np.ndarray, first_opening: np.ndarray, s: PanelSettings
+) -> dict[str, np.ndarray]:
+    """``targets`` on arrays, for the rows the Python workers write themselves: the same
+    values (``first_opening`` as floats, NaN where no judgment; dates as days)."""
+    first = np.asarray(first_opening, dtype="float64")
+    month = np.asarray(month, dtype="int64")
+    with np.errstate(invalid="ignore"):
+        opened = np.where(np.isnan(first), 0, first).astype("int64")
+        day = (np.datetime64(f"{ORIGIN_YEAR}-01", "M") + opened).astype("datetime64[D]")
+        return {
+            "cible": ((first > month) & (first <= month + s.horizon_months)).astype("int32"),
+            "signal_fort": first <= month,
+            "horizon_complet": month + s.horizon_months <= s.last_index,
+            "date_premiere_ouverture": np.where(np.isnan(first), np.datetime64("NaT"), day),
+        }
+
+
+def panel_files(
+    base: DataFrame,
+    stats: pd.DataFrame,
+    s: PanelSettings,
+    files: PartitionedFiles,
+    last: int | None = None,
+) -> DataFrame:
+    """The rows of ``panel_rows`` (up to month ``last``) written by the Python workers
+    themselves (common.parquet_files): a row per file written, for the driver to commit."""
+    variables = catalog()
+
+    def rows(chunk: pd.DataFrame) -> dict[str, np.ndarray]:
+        columns = chunk_columns(chunk, variables, s, stats)
+        if last is not None:
+            keep = columns[MONTH_INDEX] <= last
+            columns = {name: values[keep] for name, values in columns.items()}
+        columns.update(target_columns(columns[MONTH_INDEX], columns["mois_premiere_ouverture"], s))
+        return columns
+
+    write = files.write
+    return base.mapInPandas(lambda batches: write(chunks(rows)(batches)), FILES_SCHEMA)
+
+
 @contextmanager
-def building_panel(silver: dict[str, DataFrame], s: PanelSettings) -> Iterator[DataFrame]:
-    """The gold panel of ``panel_rows``, to write inside the block. Its base frame is read
-    twice (the sector statistics, a small table brought to the driver: divisions x months;
-    then the variables), so it is cached for the block and released when the block ends."""
+def panel_inputs(
+    silver: dict[str, DataFrame], s: PanelSettings
+) -> Iterator[tuple[DataFrame, pd.DataFrame]]:
+    """The base frame and the sector statistics of the panel, to use inside the block. The
+    base frame is read twice (the sector statistics, a small table brought to the driver:
+    divisions x months; then the variables), so it is cached for the block and released when
+    the block ends."""
     base = base_frame(silver, s).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        yield panel_rows(base, sector_statistics(base, s), s)
+        yield base, sector_statistics(base, s)
     finally:
         base.unpersist()
+
+
+@contextmanager
+def building_panel(silver: dict[str, DataFrame], s: PanelSettings) -> Iterator[DataFrame]:
+    """The gold panel of ``panel_rows``, to write or read inside the block."""
+    with panel_inputs(silver, s) as (base, stats):
+        yield panel_rows(base, stats, s)

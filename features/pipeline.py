@@ -18,7 +18,7 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from common import delta_io, months, parallel
+from common import delta_io, months, parallel, parquet_files
 from common.config import PanelConfig
 from common.lake import Lake
 from common.plans import PlanReport, plan_report
@@ -35,7 +35,7 @@ from features.incremental import (
     settings_key,
     update_targets,
 )
-from features.panel import building_panel, gold_schema, window_start
+from features.panel import building_panel, gold_schema, panel_files, panel_inputs, window_start
 from ingestion import current as current_module
 from ingestion.current import current_records
 from parsers.registry import PARSERS
@@ -336,21 +336,64 @@ def plan_run(
 
 
 def write_months(
-    spark: SparkSession, lake: Lake, silver: dict[str, DataFrame], s: PanelSettings, plan: Plan
+    spark: SparkSession,
+    lake: Lake,
+    silver: dict[str, DataFrame],
+    s: PanelSettings,
+    plan: Plan,
+    writer: str = "arrow",
 ) -> PlanReport:
-    """Rebuild months ``plan.first`` .. ``plan.last`` of the panel (all of it: a full run)."""
-    with building_panel(silver, replace(s, emit_from=plan.first)) as panel:
-        if plan.mode == "range":
-            panel = panel.where(F.col("month_index") <= plan.last)
-        report = plan_report(panel)
+    """Rebuild months ``plan.first`` .. ``plan.last`` of the panel (all of it: a full run),
+    in one commit, written by the Python workers (``writer`` arrow) or by Spark."""
+    s = replace(s, emit_from=plan.first)
+    last = plan.last if plan.mode == "range" else None
+    full = plan.mode == "full" or not delta_io.exists(spark, lake.panel)
+    first_day, last_day = months.first_day(plan.first), months.first_day(plan.last)
+    predicate = f"periode >= '{first_day}' AND periode <= '{last_day}'"
+    if writer == "spark":
+        with building_panel(silver, s) as panel:
+            if last is not None:
+                panel = panel.where(F.col("month_index") <= last)
+            report = plan_report(panel)
+            log.info("panel plan: %s", report)
+            how = (
+                {"overwrite_schema": True, "properties": PANEL_PROPERTIES}
+                if full
+                else {"replace_where": predicate}
+            )
+            delta_io.write(panel, lake.panel, partition_by=["periode"], optimize_write=True, **how)
+        return report
+    spec = panel_file_spec(spark, lake.panel)
+    with panel_inputs(silver, s) as (base, stats):
+        files = panel_files(base, stats, s, spec, last)
+        report = plan_report(files)
         log.info("panel plan: %s", report)
-        if plan.mode == "full" or not delta_io.exists(spark, lake.panel):
-            how = {"overwrite_schema": True, "properties": PANEL_PROPERTIES}
-        else:
-            first, last = months.first_day(plan.first), months.first_day(plan.last)
-            how = {"replace_where": f"periode >= '{first}' AND periode <= '{last}'"}
-        delta_io.write(panel, lake.panel, partition_by=["periode"], optimize_write=True, **how)
+        written = files.collect()  # a row per file (partitions x months), not per panel row
+    how = (
+        {"properties": PANEL_PROPERTIES}
+        if full
+        else {"replaced": lambda day: first_day <= day <= last_day, "predicate": predicate}
+    )
+    parquet_files.commit(spark, lake.panel, written, gold_schema(), "periode", **how)
     return report
+
+
+def panel_file_spec(spark: SparkSession, path: str) -> parquet_files.PartitionedFiles:
+    """How the Python workers write the panel's files: its schema, partitioned by ``periode``
+    (the month's first day), statistics on ``month_index`` (PANEL_PROPERTIES), with the
+    session's Parquet codec and dictionary setting (common/spark.py)."""
+    conf = spark.sparkContext.getConf()
+    codec = conf.get("spark.sql.parquet.compression.codec", "snappy")
+    return parquet_files.PartitionedFiles(
+        root=path,
+        schema_json=gold_schema().json(),
+        partition_column="periode",
+        key="month_index",
+        label=months.first_day,
+        stats_columns=tuple(PANEL_PROPERTIES["delta.dataSkippingStatsColumns"].split(",")),
+        compression="none" if codec == "uncompressed" else codec,
+        dictionary=conf.get("spark.hadoop.parquet.enable.dictionary", "true") == "true",
+    )
 
 
 def run_panel(
@@ -393,7 +436,7 @@ def run_panel(
     with delta_io.commit_metadata(spark, json.dumps({"panel": plan.describe()})):
         began = time.monotonic()
         if plan.first is not None:
-            report = write_months(spark, lake, silver, settings, plan)
+            report = write_months(spark, lake, silver, settings, plan, cfg.writer)
             start = window_start(replace(settings, emit_from=plan.first))
             if start is not None and start > settings.start_index:
                 read_from = months.label(start)

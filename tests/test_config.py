@@ -25,6 +25,16 @@ def test_cluster_example_is_valid_and_keeps_uris() -> None:
     assert settings.lake.root == "hdfs:///data/early-warning/lake"
     assert settings.spark.executor_instances == 10
     assert settings.mlflow.artifact_root == "hdfs:///data/early-warning/mlflow-artifacts"
+    assert settings.panel.writer == "spark"
+
+
+def test_the_python_workers_write_the_panel_to_local_lakes_only(tmp_path: Path) -> None:
+    conf = write(tmp_path / "hdfs.yaml", f"extends: {PROJECT_ROOT}/conf/base.yaml\n")
+    assert load_config(conf, lake=str(tmp_path)).panel.writer == "arrow"
+    with pytest.raises(ConfigError, match=r"hdfs.yaml.*s3a://b/lake.*set panel.writer: spark"):
+        load_config(conf, lake="s3a://b/lake")
+    spark = write(tmp_path / "spark.yaml", f"extends: {conf}\npanel:\n  writer: spark\n")
+    assert load_config(spark, lake="s3a://b/lake").lake.root == "s3a://b/lake"
 
 
 def test_unknown_key_is_an_error_naming_the_key(tmp_path: Path) -> None:

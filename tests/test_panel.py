@@ -19,6 +19,7 @@ from common.lake import Lake
 from features import silver as S
 from features.catalog import Variable, by_name, catalog, model_features
 from features.health import variable_health
+from features.incremental import Plan
 from features.panel import (
     base_frame,
     building_panel,
@@ -27,7 +28,13 @@ from features.panel import (
     history_states,
     window_start,
 )
-from features.pipeline import CatalogChanged, panel_settings, read_bronze, run_panel
+from features.pipeline import (
+    CatalogChanged,
+    panel_settings,
+    read_bronze,
+    run_panel,
+    write_months,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -253,6 +260,21 @@ def test_the_last_months_alone_equal_the_whole_build(spark, world) -> None:
     written = delta_io.read(spark, world.lake.panel).where(F.col("month_index") >= first)
     with building_panel(silver, settings) as panel:
         assert_same_panel(panel, written)
+
+
+def test_spark_writes_the_rows_the_python_workers_wrote(spark, world, tmp_path) -> None:
+    """``panel.writer: spark`` (Spark's Delta writer, for lakes on HDFS or object stores):
+    the world's last months written that way equal those its job wrote with ``arrow``."""
+    silver = {n: delta_io.read(spark, world.lake.silver(n)) for n in S.TABLES}
+    last = S.last_month(read_bronze(spark, world.lake)["effectif"])
+    lake = Lake(str(tmp_path / "lake"), world.settings.tables)
+    settings = panel_settings(world.settings.panel, last)
+    write_months(spark, lake, silver, settings, Plan("range", last - 2, last - 1), "spark")
+    written = delta_io.read(spark, world.lake.panel).where(
+        F.col("month_index").between(last - 2, last - 1)
+    )
+    assert_same_panel(delta_io.read(spark, lake.panel), written)
+    assert delta_io.read(spark, lake.panel).schema == delta_io.read(spark, world.lake.panel).schema
 
 
 def test_the_fiscal_year_is_joined_to_the_written_rows_unless_a_window_reads_it() -> None:
