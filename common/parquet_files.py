@@ -120,7 +120,7 @@ class _TaskWriter:
         self.folder = local_folder(spec.root)
         self.buffered: dict[int, list[pa.Table]] = {}
         self.size = 0
-        self.files: dict[int, tuple] = {}  # key -> (writer, relative path)
+        self.files: dict[int, tuple] = {}  # key -> (writer, relative path, value)
         self.records: dict[int, int] = {}
         self.stats: dict[int, dict[str, list]] = {}  # key -> column -> [min, max, nulls]
 
@@ -156,8 +156,8 @@ class _TaskWriter:
             low, high = low.as_py(), high.as_py()
             before = seen.get(name, [None, None, 0])
             seen[name] = [
-                low if before[0] is None else min(x for x in (low, before[0]) if x is not None),
-                high if before[1] is None else max(x for x in (high, before[1]) if x is not None),
+                _extreme(min, low, before[0]),
+                _extreme(max, high, before[1]),
                 before[2] + column.null_count,
             ]
 
@@ -212,6 +212,11 @@ class _TaskWriter:
         return pd.DataFrame(
             rows, columns=["path", "partition_value", "records", "bytes", "modified", "stats"]
         )
+
+
+def _extreme(pick: Callable, a, b):
+    """``pick`` (min or max) of two values, either of which may be None (all nulls)."""
+    return b if a is None else a if b is None else pick(a, b)
 
 
 def commit(
