@@ -245,6 +245,12 @@ def commit(
         txn.updateMetadata(delta.actions.Action.fromJson(metadata), False)
     elif txn.readVersion() < 0:
         raise ValueError(f"{path}: no table to replace months of")
+    else:  # as replaceWhere's check: rows outside the replaced partitions would be duplicates
+        outside = sorted(
+            {r["partition_value"] for r in files if not replaced(r["partition_value"])}
+        )
+        if outside:
+            raise ValueError(f"{path}: files written outside the partitions replaced: {outside}")
     removed = []
     existing = txn.filterFiles().iterator()
     while existing.hasNext():

@@ -146,6 +146,8 @@ def test_an_overwrite_keeps_the_table_and_takes_the_new_schema(spark, tmp_path) 
     assert (after.id, after.createdAt) == (before.id, before.createdAt)
     assert after.properties == {"k.a": "1", "k.b": "2"} and after.numFiles == 0
     assert delta_io.read(spark, path).schema == wider
+    with pytest.raises(ValueError, match=r"outside the partitions replaced: \['2020-01-01'\]"):
+        commit(spark, path, files.to_dict("records"), SCHEMA, "periode", replaced=lambda d: False)
     with pytest.raises(ValueError, match="no table to replace months of"):
         commit(spark, str(tmp_path / "none"), [], SCHEMA, "periode", replaced=lambda d: True)
 
