@@ -381,8 +381,7 @@ def panel_files(
         columns.update(target_columns(columns[MONTH_INDEX], columns["mois_premiere_ouverture"], s))
         return columns
 
-    write = files.write
-    return base.mapInPandas(lambda batches: write(chunks(rows)(batches)), FILES_SCHEMA)
+    return base.mapInPandas(lambda batches: files.write(chunks(rows)(batches)), FILES_SCHEMA)
 
 
 @contextmanager
