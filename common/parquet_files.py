@@ -130,12 +130,17 @@ class _TaskWriter:
         keys = np.asarray(frame[self.spec.key])
         if len(keys) == 0:
             return
+        # sorted by key in numpy, then converted: 0.45 s for 38k rows x 868 doubles, against
+        # 1.2 s converted then sorted by Arrow's take (docs/performance-log.md)
+        order = np.argsort(keys, kind="stable")
+        keys = keys[order]
         table = pa.Table.from_arrays(
-            [pa.array(frame[f.name], type=f.type, from_pandas=True) for f in self.schema],
+            [
+                pa.array(np.asarray(frame[f.name])[order], type=f.type, from_pandas=True)
+                for f in self.schema
+            ],
             schema=self.schema,
         )
-        order = np.argsort(keys, kind="stable")
-        table, keys = table.take(pa.array(order)), keys[order]
         cuts = np.flatnonzero(np.diff(keys)) + 1
         for begin, end in zip(np.r_[0, cuts], np.r_[cuts, len(keys)], strict=True):
             part = table.slice(begin, end - begin)

@@ -362,6 +362,18 @@ def target_columns(
         }
 
 
+ROWS_PER_WRITE_TASK = 100_000  # base rows per task of the workers' write, for a small panel
+
+
+def write_tasks(rows: int, partitions: int) -> int:
+    """How many tasks write the panel's files from a base frame of ``rows`` rows in
+    ``partitions`` partitions: each task writes a file per month, so a small panel is written
+    by fewer tasks than it has partitions: one per ``ROWS_PER_WRITE_TASK`` rows, rounded up.
+    Otherwise a 650-establishment world was 528 files of ~50 rows, and every later read
+    paid each file's 881 columns (docs/performance-log.md)."""
+    return max(1, min(partitions, -(-rows // ROWS_PER_WRITE_TASK)))
+
+
 def panel_files(
     base: DataFrame,
     stats: pd.DataFrame,
@@ -370,7 +382,8 @@ def panel_files(
     last: int | None = None,
 ) -> DataFrame:
     """The rows of ``panel_rows`` (up to month ``last``) written by the Python workers
-    themselves (common.parquet_files): a row per file written, for the driver to commit."""
+    themselves (common.parquet_files): a row per file written, for the driver to commit.
+    ``base`` is the cached base frame (``panel_inputs``)."""
     variables = catalog()
 
     def rows(chunk: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -381,6 +394,9 @@ def panel_files(
         columns.update(target_columns(columns[MONTH_INDEX], columns["mois_premiere_ouverture"], s))
         return columns
 
+    tasks = write_tasks(base.count(), s.partitions)  # the base is cached: a cheap count
+    if tasks < s.partitions:  # whole partitions merged, no shuffle: companies stay whole
+        base = base.coalesce(tasks)
     return base.mapInPandas(lambda batches: files.write(chunks(rows)(batches)), FILES_SCHEMA)
 
 

@@ -27,6 +27,7 @@ from features.panel import (
     gold_schema,
     history_states,
     window_start,
+    write_tasks,
 )
 from features.pipeline import (
     CatalogChanged,
@@ -323,6 +324,17 @@ def test_tables_keep_only_the_statistics_their_reads_use(world) -> None:
         assert columns == set() and rows > 0, source
     columns, rows = statistics(world.lake.panel)
     assert columns == {"month_index"} and rows > 0
+
+
+def test_a_small_panel_is_written_by_fewer_tasks_than_its_partitions(world) -> None:
+    """Each task of the workers' write writes a file per month: a panel of few rows is
+    written by fewer tasks (write_tasks), the world's (~30k rows) by one: a file a month."""
+    rows = (0, 1, 100_000, 100_001, 450_000, 10**7)
+    assert [write_tasks(n, 8) for n in rows] == [1, 1, 1, 2, 5, 8]
+    assert write_tasks(10**7, 3) == 3
+    months_written = DeltaTable(world.lake.panel).get_add_actions(flatten=True)
+    days = months_written.column("partition.periode").to_pylist()
+    assert len(days) == len(set(days)) == world.request.months
 
 
 def test_a_range_rebuild_refuses_a_changed_catalog(spark, settings, tmp_path) -> None:
