@@ -365,13 +365,15 @@ def target_columns(
 ROWS_PER_WRITE_TASK = 100_000  # base rows per task of the workers' write, for a small panel
 
 
-def write_tasks(rows: int, partitions: int) -> int:
+def write_tasks(rows: int, partitions: int, cores: int = 1) -> int:
     """How many tasks write the panel's files from a base frame of ``rows`` rows in
     ``partitions`` partitions: each task writes a file per month, so a small panel is written
-    by fewer tasks than it has partitions: one per ``ROWS_PER_WRITE_TASK`` rows, rounded up.
-    Otherwise a 650-establishment world was 528 files of ~50 rows, and every later read
-    paid each file's 881 columns (docs/performance-log.md)."""
-    return max(1, min(partitions, -(-rows // ROWS_PER_WRITE_TASK)))
+    by fewer tasks than it has partitions: one per ``ROWS_PER_WRITE_TASK`` rows, rounded up,
+    then (above one) to a multiple of the application's ``cores``, so that no core waits
+    for a last task alone. Otherwise a 650-establishment world was 528 files of ~50 rows,
+    and every later read paid each file's 881 columns (docs/performance-log.md)."""
+    tasks = max(1, min(partitions, -(-rows // ROWS_PER_WRITE_TASK)))
+    return tasks if tasks == 1 else min(partitions, -(-tasks // cores) * cores)
 
 
 def panel_files(
@@ -394,7 +396,8 @@ def panel_files(
         columns.update(target_columns(columns[MONTH_INDEX], columns["mois_premiere_ouverture"], s))
         return columns
 
-    tasks = write_tasks(base.count(), s.partitions)  # the base is cached: a cheap count
+    cores = base.sparkSession.sparkContext.defaultParallelism
+    tasks = write_tasks(base.count(), s.partitions, cores)  # the base is cached: a cheap count
     if tasks < s.partitions:  # whole partitions merged, no shuffle: companies stay whole
         base = base.coalesce(tasks)
     return base.mapInPandas(lambda batches: files.write(chunks(rows)(batches)), FILES_SCHEMA)

@@ -331,7 +331,9 @@ def test_a_small_panel_is_written_by_fewer_tasks_than_its_partitions(world) -> N
     written by fewer tasks (write_tasks), the world's (~30k rows) by one: a file a month."""
     rows = (0, 1, 100_000, 100_001, 450_000, 10**7)
     assert [write_tasks(n, 8) for n in rows] == [1, 1, 1, 2, 5, 8]
-    assert write_tasks(10**7, 3) == 3
+    assert [write_tasks(n, 8, cores=2) for n in rows] == [1, 1, 1, 2, 6, 8]
+    assert write_tasks(250_000, 8, cores=4) == 4  # 3 tasks: one core would wait for the last
+    assert write_tasks(10**7, 3) == write_tasks(10**7, 3, cores=2) == 3
     months_written = DeltaTable(world.lake.panel).get_add_actions(flatten=True)
     days = months_written.column("partition.periode").to_pylist()
     assert len(days) == len(set(days)) == world.request.months
