@@ -18,10 +18,12 @@ from holding import held_at_first_row, release, wait_until_held
 from pyspark.sql import functions as F
 
 from common import delta_io, months
-from common.config import CorrectionRule
+from common.config import PROJECT_ROOT, CorrectionRule
 from common.lake import Lake
 from scoring import alerts, export, table
 from scoring.pipeline import ScoringError, explanations, score_period
+
+TEST_CONF = PROJECT_ROOT / "conf" / "test.yaml"
 
 # --- explanations ---------------------------------------------------------------------------
 
@@ -182,17 +184,25 @@ def test_score_table_is_readable_without_spark(scored) -> None:
 
 
 @pytest.mark.slow
-def test_company_list_one_entry_per_company(spark, scored, tmp_path) -> None:
+def test_company_list_one_entry_per_company(spark, scored, tmp_path, monkeypatch, capsys) -> None:
+    """jobs/export_list.py's main on the scored lake (in the suite's session, which the job
+    may not stop; through spark-submit on a cluster, the month's cycle exports the same way:
+    tests/test_cluster.py)."""
+    from jobs import export_list
+
     trained, runs = scored
     scores = delta_io.read(spark, Lake.from_settings(trained.settings).scores).where(
         "periode = DATE'2021-06-01'"
     )
     out = tmp_path / "list.json"
-    count = export.write_json_array(
-        export.company_list(scores), out, [F.col("probabilite").desc(), F.col("siren")]
+    monkeypatch.setattr(type(spark), "stop", lambda session: None)
+    export_list.main(
+        ["--config", str(TEST_CONF), "--lake", trained.settings.lake.root, "--period", "2021-06"]
+        + ["--out", str(out)]
     )
     entries = json.loads(out.read_text())
-    assert count == len(entries) == scores.select("siren").distinct().count()
+    assert f"{len(entries):,} companies written to {out}" in capsys.readouterr().out
+    assert len(entries) == scores.select("siren").distinct().count() > 0
     assert [e["probabilite"] for e in entries] == sorted(
         (e["probabilite"] for e in entries), reverse=True
     )
