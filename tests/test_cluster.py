@@ -431,7 +431,7 @@ def _wait_for_both_executors(cluster: Cluster, proc: subprocess.Popen) -> None:
             return
         assert proc.poll() is None, output(proc)[-3000:]
         time.sleep(0.5)
-    pytest.fail("the panel job never ran on both workers")
+    pytest.fail("the job never ran on both workers")
 
 
 def test_a_month_whose_driver_was_killed_mid_write_resumes_and_survives_a_lost_worker(

@@ -15,15 +15,14 @@ import pandas as pd
 import pytest
 from delta.tables import DeltaTable
 from holding import held_at_first_row, release, wait_until_held
+from pipeline_run import TEST_CONF
 from pyspark.sql import functions as F
 
 from common import delta_io, months
-from common.config import PROJECT_ROOT, CorrectionRule
+from common.config import CorrectionRule
 from common.lake import Lake
 from scoring import alerts, export, table
 from scoring.pipeline import ScoringError, explanations, score_period
-
-TEST_CONF = PROJECT_ROOT / "conf" / "test.yaml"
 
 # --- explanations ---------------------------------------------------------------------------
 
