@@ -315,9 +315,11 @@ def load_config(path: str | Path | None = None, *, lake: str | None = None) -> S
     return settings.model_copy(
         update={
             "lake": LakeSettings(root=root),
-            "ingest": IngestSettings(
-                runs_dir=resolve_path(settings.ingest.runs_dir),
-                expectations_dir=resolve_path(settings.ingest.expectations_dir),
+            "ingest": settings.ingest.model_copy(
+                update={
+                    "runs_dir": resolve_path(settings.ingest.runs_dir),
+                    "expectations_dir": resolve_path(settings.ingest.expectations_dir),
+                }
             ),
             "scoring": settings.scoring.model_copy(
                 update={"lists_dir": resolve_path(settings.scoring.lists_dir)}

@@ -126,7 +126,7 @@ def run(spark: SparkSession, settings: Settings, args: argparse.Namespace) -> in
     print(f"manifest:  {out / 'manifest.json'}")
     if args.split_last_month:
         split_in_two(out, args.split_last_month.resolve(), manifest["window"]["last_month"])
-    print(f"truth:     {truth} (Delta; read only by training's evaluation)")
+    print(f"truth:     {truth} (Delta; read only by train and backtest, given --truth)")
     return 0
 
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from common.config import PROJECT_ROOT, ConfigError, flatten, load_config
+from common.config import PROJECT_ROOT, ConfigError, Settings, _read_layers, flatten, load_config
 from common.spark import HUGE_METHODS, session_settings
 
 
@@ -79,6 +79,30 @@ def test_flatten_lists_every_effective_value() -> None:
     assert flat["spark.conf.spark.databricks.delta.snapshotPartitions"] == "2"
     assert flat["tables.panel"] == "panel"
     assert "sources" not in flat
+
+
+def test_loading_changes_only_the_paths_it_resolves(tmp_path: Path) -> None:
+    """Every setting a file gives survives loading: only the paths (and the lake and MLflow
+    overrides) are rewritten. ``ingest.at_once`` was once dropped by the loader."""
+    conf = write(
+        tmp_path / "set.yaml",
+        f"extends: {PROJECT_ROOT}/conf/test.yaml\ningest:\n  at_once: 1\n",
+    )
+    data, files = _read_layers(conf)
+    validated = flatten(Settings.model_validate({**data, "sources": tuple(str(f) for f in files)}))
+    loaded = flatten(load_config(conf))
+    resolved = {
+        "lake.root",
+        "ingest.runs_dir",
+        "ingest.expectations_dir",
+        "scoring.lists_dir",
+        "mlflow.tracking_uri",
+        "mlflow.artifact_root",
+    }
+    assert loaded.keys() == validated.keys()
+    changed = {k for k in loaded if loaded[k] != validated[k]}
+    assert changed <= resolved, changed
+    assert loaded["ingest.at_once"] == "1"
 
 
 def test_the_jit_compiles_huge_methods_on_the_driver_and_executors_unless_told_not_to() -> None:
