@@ -291,17 +291,23 @@ def _format_errors(exc: ValidationError, files: list[Path]) -> str:
     return f"invalid configuration (read from {read}):\n" + "\n".join(lines)
 
 
+def validated_layers(path: Path) -> tuple[Settings, list[Path]]:
+    """A configuration file merged with the files it extends and validated, as written (its
+    paths not resolved); the files read."""
+    data, files = read_layers(path)
+    try:
+        return Settings.model_validate({**data, "sources": tuple(str(f) for f in files)}), files
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, files)) from None
+
+
 def load_config(path: str | Path | None = None, *, lake: str | None = None) -> Settings:
     """Load, merge and validate a configuration file.
 
     ``lake`` (the jobs' ``--lake``) overrides ``lake.root``; a relative value is
     taken relative to the current directory, as a person typing it expects.
     """
-    data, files = _read_layers(Path(path) if path else DEFAULT_CONF)
-    try:
-        settings = Settings.model_validate({**data, "sources": tuple(str(f) for f in files)})
-    except ValidationError as exc:
-        raise ConfigError(_format_errors(exc, files)) from None
+    settings, files = validated_layers(Path(path) if path else DEFAULT_CONF)
     tracking_uri = os.environ.get("MLFLOW_TRACKING_URI") or settings.mlflow.tracking_uri
     root = resolve_path(lake, Path.cwd()) if lake else resolve_path(settings.lake.root)
     if settings.panel.writer == "arrow":

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from common.config import PROJECT_ROOT, ConfigError, Settings, _read_layers, flatten, load_config
+from common.config import PROJECT_ROOT, ConfigError, flatten, load_config, validated_layers
 from common.spark import HUGE_METHODS, session_settings
 
 
@@ -88,8 +88,7 @@ def test_loading_changes_only_the_paths_it_resolves(tmp_path: Path) -> None:
         tmp_path / "set.yaml",
         f"extends: {PROJECT_ROOT}/conf/test.yaml\ningest:\n  at_once: 1\n",
     )
-    data, files = _read_layers(conf)
-    validated = flatten(Settings.model_validate({**data, "sources": tuple(str(f) for f in files)}))
+    validated = flatten(validated_layers(conf)[0])
     loaded = flatten(load_config(conf))
     resolved = {
         "lake.root",
