@@ -20,6 +20,13 @@ from common.lake import Lake
 from common.spark import CDS_ARCHIVE, CDS_CONF_DIR, LOG4J
 
 SCHEMA = "siret string, period string, amount double"
+MERGE = "org.apache.spark.sql.delta.commands.MergeIntoCommand"
+DAG = "org.apache.spark.scheduler.DAGScheduler"
+BLAS = "dev.ludovic.netlib.blas.InstanceBuilder"
+RDD_RELEASED = (
+    "RDD 88 was locally checkpointed, its lineage has been truncated and cannot be recomputed "
+    "after unpersisting"
+)
 
 
 def test_session_is_configured_for_delta_and_utc(spark) -> None:
@@ -150,6 +157,40 @@ def test_the_driver_starts_from_the_class_data_archive_and_logs_as_configured(sp
     source = context.getConfiguration().getConfigurationSource().getLocation()
     assert source == str(LOG4J)
     assert not any(CDS_CONF_DIR.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("logger", "level", "message", "shown"),
+    [
+        # a MERGE's commit conflict, retried by the job (scoring.table), which says so itself
+        (MERGE, "ERROR", "Fatal error in MERGE with materialized source in attempt 1", False),
+        (MERGE, "ERROR", "any other error of a MERGE", True),
+        ("org.apache.spark.rdd.MapPartitionsRDD", "WARN", RDD_RELEASED, False),
+        ("org.apache.spark.rdd.MapPartitionsRDD", "WARN", "any other warning", True),
+        (DAG, "WARN", "Broadcasting large task binary with size 1178.4 KiB", False),
+        (DAG, "WARN", "any other warning of the scheduler", True),
+        (BLAS, "WARN", "Failed to load implementation from:dev.ludovic.netlib.blas.JNIBLAS", False),
+        (BLAS, "ERROR", "any error of the linear algebra", True),
+    ],
+)
+def test_expected_jvm_warnings_stay_out_of_the_jobs_output(
+    spark, logger: str, level: str, message: str, shown: bool
+) -> None:
+    """conf/spark/log4j2.properties, as the driver's log4j reads it: a few expected messages
+    are dropped, every other message of the same loggers still shown."""
+    jvm = spark.sparkContext._jvm
+    log4j = jvm.org.apache.logging.log4j
+    config = log4j.LogManager.getContext(False).getConfiguration().getLoggerConfig(logger)
+    event = (
+        log4j.core.impl.Log4jLogEvent.newBuilder()
+        .setLoggerName(logger)
+        .setLevel(log4j.Level.getLevel(level))
+        .setMessage(log4j.message.SimpleMessage(message))
+        .build()
+    )
+    assert config.getName() == logger
+    passes_level = event.getLevel().isMoreSpecificThan(config.getLevel())
+    assert (passes_level and not config.isFiltered(event)) == shown
 
 
 def test_setup_compiled_the_bytecode_of_what_processes_import() -> None:
