@@ -22,6 +22,7 @@ from common.spark import CDS_ARCHIVE, CDS_CONF_DIR, LOG4J
 SCHEMA = "siret string, period string, amount double"
 MERGE = "org.apache.spark.sql.delta.commands.MergeIntoCommand"
 DAG = "org.apache.spark.scheduler.DAGScheduler"
+RDD = "org.apache.spark.rdd.MapPartitionsRDD"
 BLAS = "dev.ludovic.netlib.blas.InstanceBuilder"
 RDD_RELEASED = (
     "RDD 88 was locally checkpointed, its lineage has been truncated and cannot be recomputed "
@@ -165,8 +166,8 @@ def test_the_driver_starts_from_the_class_data_archive_and_logs_as_configured(sp
         # a MERGE's commit conflict, retried by the job (scoring.table), which says so itself
         (MERGE, "ERROR", "Fatal error in MERGE with materialized source in attempt 1", False),
         (MERGE, "ERROR", "any other error of a MERGE", True),
-        ("org.apache.spark.rdd.MapPartitionsRDD", "WARN", RDD_RELEASED, False),
-        ("org.apache.spark.rdd.MapPartitionsRDD", "WARN", "any other warning", True),
+        (RDD, "WARN", RDD_RELEASED, False),
+        (RDD, "WARN", "any other warning", True),
         (DAG, "WARN", "Broadcasting large task binary with size 1178.4 KiB", False),
         (DAG, "WARN", "any other warning of the scheduler", True),
         (BLAS, "WARN", "Failed to load implementation from:dev.ludovic.netlib.blas.JNIBLAS", False),
