@@ -63,17 +63,26 @@ SOURCE_MONTH = {
 # Variables that drift by construction, month after month: the calendar month (one value in any
 # month) and the months since the fiscal year's close (most close in December). Not monitored.
 CALENDAR = ("mois_calendaire", "fin_mois_depuis_cloture")
+CUMULATIVE_SUM = "cumulative_sum"  # the builder of the sums since the first month
 
 
-def standardised() -> frozenset[str]:
-    """The variables standardised within NAF division and month (``*_zscore_secteur``): their
-    missing share is monitored, not their PSI. Within each division and month they have mean 0
-    and standard deviation 1 by construction, so a shift of their input is not theirs to show
-    (the input is a variable of its own, monitored); and the value of a mass point of the input
-    (zero, most often) becomes a different number in every division and month, so the deciles
-    of the reference land on such numbers and the next month's fall on either side of them:
-    PSI above 5 for months inside the reference window itself, on the demo's world."""
-    return frozenset(v.name for v in catalog() if v.builder in SECTOR)
+def watched_on_missing_share() -> frozenset[str]:
+    """The variables whose missing share is monitored, not their PSI: their distribution moves
+    by construction, and their input is a variable of its own, monitored on both.
+
+    - Standardised within NAF division and month (``*_zscore_secteur``): mean 0 and standard
+      deviation 1 in every division and month, so a shift of their input is not theirs to
+      show; and the value of a mass point of the input (zero, most often) becomes a different
+      number in every division and month, so the deciles of the reference land on such numbers
+      and the next month's fall on either side of them: PSI above 5 for months inside the
+      reference window itself, on the demo's world.
+    - Sums since the establishment's first month in the panel (``*_cumul_total``): each month
+      adds a term, and the history lengthens from one month to the next, so an establishment
+      there since the history's first month sums 72 months in the history's 72nd against 30 to
+      41 in a reference of months 30 to 41, whatever its input does."""
+    return frozenset(
+        v.name for v in catalog() if v.builder in SECTOR or v.builder == CUMULATIVE_SUM
+    )
 
 
 KINDS = ("variable", "change", "score", "alerts", "source", "outcome")
@@ -236,7 +245,7 @@ def variable_drift_from(
     """One row per reference variable (kind ``variable``): PSI, missing shares and status of
     the month's counts (``drift.bin_counts`` in the reference's bins) against the reference's."""
     out = drift.compare(
-        variables, current, cfg.min_count, standardised(), CHANCE_SHARE * cfg.psi_watch
+        variables, current, cfg.min_count, watched_on_missing_share(), CHANCE_SHARE * cfg.psi_watch
     )
     out["kind"] = "variable"
     psi_status = out["psi"].map(drift.Thresholds(cfg.psi_watch, cfg.psi_alert).status)

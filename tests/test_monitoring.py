@@ -176,7 +176,8 @@ def test_a_z_score_is_watched_on_its_missing_share_not_on_its_jittered_mass_poin
         return {str(b): int(n) for b, n in zip(found, tally, strict=True)}
 
     Z = "dette_par_salarie_zscore_secteur"
-    assert Z in pipeline.standardised() and "dette_par_salarie" not in pipeline.standardised()
+    watched = pipeline.watched_on_missing_share()
+    assert Z in watched and "dette_par_salarie" not in watched
     history = [month() for _ in range(12)]
     values = {v: np.concatenate([m[v] for m in history]) for v in (Z, "dette_par_salarie")}
     edges = drift.edges(pd.DataFrame(values))
@@ -198,6 +199,38 @@ def test_a_z_score_is_watched_on_its_missing_share_not_on_its_jittered_mass_poin
     # the z-score's missing share is still compared
     emptier = pipeline.variable_drift_from(ref, current(month(missing=0.5)), CFG)
     assert emptier.set_index("item").loc[Z, "status"] == "alert"
+
+
+def test_a_sum_since_the_first_month_is_watched_on_its_missing_share_not_on_its_growth() -> None:
+    """Contributions due drawn from one law every month, for establishments there since the
+    history's first month: their sum since that month grows with the history, so the 72nd
+    month against a reference of months 30 to 41 is far out of the reference's bins, for no
+    drift of what is due. The sum is watched on its missing share; its input on both."""
+    rng = np.random.default_rng(1)
+    level = rng.lognormal(9, 1, 2000)  # each establishment's usual monthly contribution
+    due = np.stack([level * rng.lognormal(0, 0.1, level.size) for _ in range(72)])
+    history = {"cotisation_due": due, "cotisation_due_cumul_total": due.cumsum(axis=0)}
+    S = "cotisation_due_cumul_total"
+    assert S in pipeline.watched_on_missing_share()
+    assert "cotisation_due" not in pipeline.watched_on_missing_share()
+    window = {v: x[29:41].ravel() for v, x in history.items()}  # months 30 to 41
+    edges = drift.edges(pd.DataFrame(window))
+
+    def counts(values, variable):
+        found, tally = np.unique(drift.bin_numbers(values, edges[variable]), return_counts=True)
+        return {str(b): int(n) for b, n in zip(found, tally, strict=True)}
+
+    ref = {v: {"edges": edges[v], "counts": counts(window[v], v)} for v in window}
+    last = pd.DataFrame(
+        [(v, int(b), n) for v in history for b, n in counts(history[v][71], v).items()],
+        columns=["variable", "bin", "rows"],
+    )
+    # the growth itself: over the reference's bins the sum's PSI is far past the alert
+    assert drift.compare(ref, last).set_index("item").loc[S, "psi"] > CFG.psi_alert
+    got = pipeline.variable_drift_from(ref, last, CFG).set_index("item")
+    assert np.isnan(got.loc[S, "psi"]) and got.loc[S, "status"] == "ok"
+    assert got.loc["cotisation_due", "psi"] < CFG.psi_watch
+    assert got.loc["cotisation_due", "status"] == "ok"
 
 
 def test_variables_in_alert_are_counted_by_their_catalog_group() -> None:
