@@ -152,6 +152,24 @@ def test_a_handful_of_known_values_gives_no_psi_but_the_missing_shares() -> None
     assert drift.compare(reference, current, min_known=1).iloc[0]["psi"] > 0
 
 
+def _bins(values: np.ndarray, edges) -> dict[str, int]:
+    found, tally = np.unique(drift.bin_numbers(values, edges), return_counts=True)
+    return {str(b): int(n) for b, n in zip(found, tally, strict=True)}
+
+
+def _reference(values: dict[str, np.ndarray]) -> dict:
+    """A reference as training stores it: per variable, the deciles of its values as bin
+    edges and its rows per bin."""
+    edges = drift.edges(pd.DataFrame(values))
+    return {v: {"edges": edges[v], "counts": _bins(x, edges[v])} for v, x in values.items()}
+
+
+def _month_counts(values: dict[str, np.ndarray], ref: dict) -> pd.DataFrame:
+    """A month's values counted in the reference's bins (``drift.bin_counts``' shape)."""
+    rows = [(v, int(b), n) for v, x in values.items() for b, n in _bins(x, ref[v]["edges"]).items()]
+    return pd.DataFrame(rows, columns=["variable", "bin", "rows"])
+
+
 def test_a_z_score_is_watched_on_its_missing_share_not_on_its_jittered_mass_points() -> None:
     """A debt per employee that most establishments of a division do not have, drawn from one
     law every month: its z-score within division and month puts the zeros at -mean/std, a
@@ -171,25 +189,12 @@ def test_a_z_score_is_watched_on_its_missing_share_not_on_its_jittered_mass_poin
             z.append(np.where(rng.random(rows) < missing, np.nan, standardised))
         return {"dette_par_salarie": np.concatenate(raw), Z: np.concatenate(z)}
 
-    def counts(values, edges):
-        found, tally = np.unique(drift.bin_numbers(values, edges), return_counts=True)
-        return {str(b): int(n) for b, n in zip(found, tally, strict=True)}
-
     Z = "dette_par_salarie_zscore_secteur"
     watched = pipeline.watched_on_missing_share()
     assert Z in watched and "dette_par_salarie" not in watched
     history = [month() for _ in range(12)]
-    values = {v: np.concatenate([m[v] for m in history]) for v in (Z, "dette_par_salarie")}
-    edges = drift.edges(pd.DataFrame(values))
-    ref = {v: {"edges": edges[v], "counts": counts(values[v], edges[v])} for v in values}
-
-    def current(rows):
-        return pd.DataFrame(
-            [(v, int(b), n) for v in rows for b, n in counts(rows[v], edges[v]).items()],
-            columns=["variable", "bin", "rows"],
-        )
-
-    steady = current(month())
+    ref = _reference({v: np.concatenate([m[v] for m in history]) for v in (Z, "dette_par_salarie")})
+    steady = _month_counts(month(), ref)
     # the artefact itself: a PSI over the reference's bins would put the z-score in alert
     assert drift.compare(ref, steady).set_index("item").loc[Z, "psi"] > CFG.psi_alert
     got = pipeline.variable_drift_from(ref, steady, CFG).set_index("item")
@@ -197,7 +202,7 @@ def test_a_z_score_is_watched_on_its_missing_share_not_on_its_jittered_mass_poin
     assert got.loc["dette_par_salarie", "psi"] < CFG.psi_watch
     assert got.loc["dette_par_salarie", "status"] == "ok"
     # the z-score's missing share is still compared
-    emptier = pipeline.variable_drift_from(ref, current(month(missing=0.5)), CFG)
+    emptier = pipeline.variable_drift_from(ref, _month_counts(month(missing=0.5), ref), CFG)
     assert emptier.set_index("item").loc[Z, "status"] == "alert"
 
 
@@ -213,18 +218,8 @@ def test_a_sum_since_the_first_month_is_watched_on_its_missing_share_not_on_its_
     S = "cotisation_due_cumul_total"
     assert S in pipeline.watched_on_missing_share()
     assert "cotisation_due" not in pipeline.watched_on_missing_share()
-    window = {v: x[29:41].ravel() for v, x in history.items()}  # months 30 to 41
-    edges = drift.edges(pd.DataFrame(window))
-
-    def counts(values, variable):
-        found, tally = np.unique(drift.bin_numbers(values, edges[variable]), return_counts=True)
-        return {str(b): int(n) for b, n in zip(found, tally, strict=True)}
-
-    ref = {v: {"edges": edges[v], "counts": counts(window[v], v)} for v in window}
-    last = pd.DataFrame(
-        [(v, int(b), n) for v in history for b, n in counts(history[v][71], v).items()],
-        columns=["variable", "bin", "rows"],
-    )
+    ref = _reference({v: x[29:41].ravel() for v, x in history.items()})  # months 30 to 41
+    last = _month_counts({v: x[71] for v, x in history.items()}, ref)
     # the growth itself: over the reference's bins the sum's PSI is far past the alert
     assert drift.compare(ref, last).set_index("item").loc[S, "psi"] > CFG.psi_alert
     got = pipeline.variable_drift_from(ref, last, CFG).set_index("item")
