@@ -145,7 +145,7 @@ class TrainingSettings(_Section):
     # the first trial is kept unless another beats its validation AUCPR by more than this many
     # standard errors (0: the best validation AUCPR)
     selection_se: float = Field(default=1.0, ge=0)
-    company_weights: bool = False  # XGBoost rows weigh 1 / the company's establishments that month
+    company_weights: bool = True  # XGBoost rows weigh 1 / the company's establishments that month
     monotone: bool = False  # constrain the social-debt variables to never lower the risk
     refit: bool = True  # the registered model is refit on every labelled row
     min_train_months: int = 12  # fewer knowable training months is an error

@@ -2,7 +2,14 @@ from pathlib import Path
 
 import pytest
 
-from common.config import PROJECT_ROOT, ConfigError, flatten, load_config, validated_layers
+from common.config import (
+    PROJECT_ROOT,
+    ConfigError,
+    Settings,
+    flatten,
+    load_config,
+    validated_layers,
+)
 from common.spark import HUGE_METHODS, session_settings
 
 
@@ -102,6 +109,20 @@ def test_loading_changes_only_the_paths_it_resolves(tmp_path: Path) -> None:
     changed = {k for k in loaded if loaded[k] != validated[k]}
     assert changed <= resolved, changed
     assert loaded["ingest.at_once"] == "1"
+
+
+def test_base_yaml_writes_out_the_codes_defaults() -> None:
+    """conf/base.yaml spells out the settings with the values the code gives them, so a reader
+    of either sees the same defaults; it alone fills the mappings and lists the code leaves
+    empty (XGBoost's parameters, the search's trials, the expert corrections).
+    ``training.company_weights`` once read false in the code and true in the file."""
+    base = validated_layers(PROJECT_ROOT / "conf" / "base.yaml")[0]
+    required = {s: getattr(base, s).model_dump() for s in ("lake", "mlflow", "ingest")}
+    code = flatten(Settings.model_validate(required))
+    written = flatten(base)
+    filled = ("training.xgboost.", "training.search", "scoring.corrections")
+    differ = {k for k in written if written[k] != code.get(k) and not k.startswith(filled)}
+    assert not differ, {k: (written[k], code.get(k)) for k in differ}
 
 
 def test_the_jit_compiles_huge_methods_on_the_driver_and_executors_unless_told_not_to() -> None:
