@@ -36,7 +36,7 @@ from common import delta_io, months
 from common.config import MonitoringSettings, Settings
 from common.lake import Lake
 from common.tracking import use_tracking
-from features.builders import SECTOR
+from features.builders import SECTOR, cumulative_sum
 from features.catalog import catalog
 from ingestion.current import current_records
 from monitoring import drift, reference
@@ -63,7 +63,6 @@ SOURCE_MONTH = {
 # Variables that drift by construction, month after month: the calendar month (one value in any
 # month) and the months since the fiscal year's close (most close in December). Not monitored.
 CALENDAR = ("mois_calendaire", "fin_mois_depuis_cloture")
-CUMULATIVE_SUM = "cumulative_sum"  # the builder of the sums since the first month
 
 
 def watched_on_missing_share() -> frozenset[str]:
@@ -80,9 +79,7 @@ def watched_on_missing_share() -> frozenset[str]:
       adds a term, and the history lengthens from one month to the next, so an establishment
       there since the history's first month sums 72 months in the history's 72nd against 30 to
       41 in a reference of months 30 to 41, whatever its input does."""
-    return frozenset(
-        v.name for v in catalog() if v.builder in SECTOR or v.builder == CUMULATIVE_SUM
-    )
+    return frozenset(v.name for v in catalog() if v.builder in (*SECTOR, cumulative_sum.__name__))
 
 
 KINDS = ("variable", "change", "score", "alerts", "source", "outcome")
