@@ -401,9 +401,10 @@ def test_default_corrections_on_hand_made_rows(spark, settings) -> None:
 
     may21, may19 = dt.date(2021, 5, 1), dt.date(2019, 5, 1)
     rows = [
-        # debt up by 300 in 3 months for a 1000 mean contribution: up
-        ("debt_rise", may19, 0.05, 900.0, 300.0, 1000.0, 0, None, None, None),
-        ("debt_rise_small", may19, 0.05, 900.0, 150.0, 1000.0, 0, None, None, None),
+        # debt up by 2,500 in 3 months for a 1,000 mean monthly contribution: more than 20% of
+        # the year's 12,000 (the reference system's rule), up; by 2,300 (19%), no change
+        ("debt_rise", may19, 0.05, 2900.0, 2500.0, 1000.0, 0, None, None, None),
+        ("debt_rise_small", may19, 0.05, 2700.0, 2300.0, 1000.0, 0, None, None, None),
         ("ccsf_refused", may19, 0.2, 0.0, 0.0, 1000.0, 1, None, None, None),
         # a crisis debt of 5000 twelve months ago, 100 left now: down
         ("crisis_repaid", may21, 0.2, 100.0, -200.0, 1000.0, 0, 5000.0, 3000.0, None),
